@@ -1,0 +1,41 @@
+#pragma once
+// The OpenAI-format request a client sent, parsed once. The body stays a JSON
+// object so unknown fields travel to the upstream untouched.
+#include <boost/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace switchyard {
+
+enum class ApiRoute { kChatCompletions, kCompletions, kEmbeddings };
+const char* api_route_name(ApiRoute route);     // "/v1/chat/completions", ...
+const char* api_route_suffix(ApiRoute route);   // "/chat/completions", ...
+
+struct InboundRequest {
+  ApiRoute route = ApiRoute::kChatCompletions;
+  boost::json::object body;
+  std::string model;
+  bool stream = false;
+  bool include_usage = false;
+  std::optional<std::string> mock_response;  // LiteLLM per-request mock
+};
+
+Result<InboundRequest> parse_inbound(ApiRoute route, std::string_view body);
+
+// Removes fields only the gateway understands (LiteLLM control fields) so
+// the upstream never sees them.
+void strip_gateway_fields(boost::json::object& body);
+
+struct TokenUsage {
+  int64_t prompt_tokens = -1;
+  int64_t completion_tokens = -1;
+  int64_t total_tokens = -1;
+  bool known() const { return total_tokens >= 0 || prompt_tokens >= 0; }
+};
+// Reads an OpenAI "usage" object, if `value` has one.
+TokenUsage usage_from(const boost::json::object& response);
+
+}  // namespace switchyard

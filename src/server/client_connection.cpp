@@ -1,0 +1,106 @@
+#include "server/client_connection.h"
+
+#include <sys/socket.h>
+
+#include <chrono>
+
+namespace switchyard {
+namespace {
+// A client that stops reading for this long is treated as gone.
+constexpr auto kClientWriteTimeout = std::chrono::seconds(60);
+}  // namespace
+
+void ClientConnection::append_head(std::string& out, int status, const HeaderList& headers,
+                                   bool keep_alive) {
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += http::obsolete_reason(static_cast<http::status>(status));
+  out += "\r\n";
+  for (const auto& [name, value] : headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (!keep_alive) out += "connection: close\r\n";
+}
+
+awaitable<bool> ClientConnection::send(int status, std::string_view content_type,
+                                       std::string_view body, const HeaderList& headers,
+                                       bool keep_alive) {
+  scratch_.clear();
+  append_head(scratch_, status, headers, keep_alive);
+  scratch_ += "content-type: ";
+  scratch_ += content_type;
+  scratch_ += "\r\ncontent-length: ";
+  scratch_ += std::to_string(body.size());
+  scratch_ += "\r\n\r\n";
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(scratch_), asio::buffer(body)};
+  stream_.expires_after(kClientWriteTimeout);
+  auto [ec, n] = co_await asio::async_write(stream_, buffers, use_nothrow);
+  stream_.expires_never();
+  if (ec) failed_ = true;
+  co_return !ec;
+}
+
+awaitable<bool> ClientConnection::begin_stream(int status, const HeaderList& headers,
+                                               bool keep_alive) {
+  scratch_.clear();
+  append_head(scratch_, status, headers, keep_alive);
+  scratch_ +=
+      "content-type: text/event-stream\r\ncache-control: no-cache\r\n"
+      "x-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n";
+  streaming_ = true;
+  stream_.expires_after(kClientWriteTimeout);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(scratch_), use_nothrow);
+  stream_.expires_never();
+  if (ec) failed_ = true;
+  co_return !ec;
+}
+
+awaitable<bool> ClientConnection::stream_chunk(std::string_view data) {
+  if (data.empty()) co_return !failed_;
+  if (failed_) co_return false;
+  char size_line[24];
+  int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+  std::array<asio::const_buffer, 3> buffers{asio::buffer(size_line, static_cast<size_t>(len)),
+                                            asio::buffer(data), asio::buffer("\r\n", 2)};
+  stream_.expires_after(kClientWriteTimeout);
+  auto [ec, n] = co_await asio::async_write(stream_, buffers, use_nothrow);
+  stream_.expires_never();
+  if (ec) failed_ = true;
+  co_return !ec;
+}
+
+awaitable<bool> ClientConnection::end_stream() {
+  if (failed_) co_return false;
+  stream_.expires_after(kClientWriteTimeout);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer("0\r\n\r\n", 5), use_nothrow);
+  stream_.expires_never();
+  streaming_ = false;
+  if (ec) failed_ = true;
+  co_return !ec;
+}
+
+awaitable<void> wait_for_client_close(tcp::socket& socket) {
+  for (;;) {
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
+    // Cancelled because the answer finished first (the caller then ignores
+    // this result), or the socket failed: either way stop watching.
+    if (ec) co_return;
+    char probe;
+    ssize_t n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) co_return;  // orderly close
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) co_return;  // reset
+    if (n > 0) {
+      // The client pipelined its next request; it is still there. Stop
+      // watching (the read side stays readable) until cancelled.
+      asio::steady_timer forever(socket.get_executor(), Clock::time_point::max());
+      co_await forever.async_wait(use_nothrow);
+      co_return;
+    }
+  }
+}
+
+}  // namespace switchyard

@@ -1,0 +1,50 @@
+#pragma once
+// Process-wide gateway state shared by all worker threads. The config
+// snapshot is immutable and swapped atomically (in-flight requests keep the
+// one they started with); everything else is atomics or internally locked.
+#include <atomic>
+#include <memory>
+#include <optional>
+
+#include "routing/model_registry.h"
+#include "server/auth.h"
+#include "telemetry/log.h"
+#include "telemetry/metrics.h"
+
+namespace switchyard {
+
+struct Snapshot {
+  std::shared_ptr<const Config> config;
+  std::shared_ptr<const ModelRegistry> registry;
+  std::optional<KeyDigest> master_key;  // nullopt: open mode
+  size_t max_body_bytes = 10 * 1024 * 1024;
+};
+
+std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config,
+                                              const EnvLookup& env,
+                                              std::vector<std::string>& warnings);
+
+class GatewayState {
+ public:
+  GatewayState(std::shared_ptr<const Snapshot> snapshot, size_t worker_count, bool access_log)
+      : snapshot_(std::move(snapshot)), metrics_(worker_count), access_log_(access_log) {}
+
+  std::shared_ptr<const Snapshot> snapshot() const {
+    return snapshot_.load(std::memory_order_acquire);
+  }
+  void publish(std::shared_ptr<const Snapshot> next) {
+    snapshot_.store(std::move(next), std::memory_order_release);
+  }
+  Metrics& metrics() { return metrics_; }
+  AccessLog& access_log() { return access_log_; }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  void start_draining() { draining_.store(true); }
+
+ private:
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  Metrics metrics_;
+  AccessLog access_log_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace switchyard

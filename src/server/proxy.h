@@ -1,0 +1,20 @@
+#pragma once
+// The inference pipeline for /v1/chat/completions, /v1/completions and
+// /v1/embeddings: parse → resolve model group → pick deployment → provider
+// (mock or OpenAI-compatible upstream) → answer (whole or streamed).
+#include <string_view>
+
+#include "server/request_context.h"
+#include "server/worker.h"
+
+namespace switchyard {
+
+awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot, ApiRoute route,
+                                 std::string_view body, ClientConnection& client,
+                                 RequestContext& ctx, bool keep_alive);
+
+// Sends an OpenAI-shaped error and records it in ctx.
+awaitable<void> send_error(ClientConnection& client, RequestContext& ctx, const Error& error,
+                           bool keep_alive);
+
+}  // namespace switchyard

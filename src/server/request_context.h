@@ -1,0 +1,39 @@
+#pragma once
+// Per-request bookkeeping: identifiers, timing split between gateway and
+// upstream, and what the access log and metrics record at the end.
+#include <functional>
+#include <string>
+
+#include "api/inbound.h"
+#include "core/asio.h"
+#include "server/client_connection.h"
+
+namespace switchyard {
+
+struct RequestContext {
+  Clock::time_point start = Clock::now();
+  std::string request_id;
+  std::string call_id;
+  std::string method;
+  std::string route;  // canonical, bounded set (metrics label)
+  std::string model_group;
+  std::string deployment_id;
+  Clock::duration upstream_wait{};  // connect + waiting on the upstream
+  TokenUsage usage;
+  bool stream = false;
+  bool proxied = false;      // reached a deployment: overhead is meaningful
+  bool finished = false;     // the answer is complete (stops the disconnect watcher)
+  bool client_gone = false;  // client disconnected before the answer completed
+  int status = 0;
+  std::string error_code;
+  std::function<void()> on_client_gone;  // aborts the upstream exchange
+
+  double overhead_ms() const {
+    auto d = Clock::now() - start - upstream_wait;
+    return std::chrono::duration<double, std::milli>(d).count();
+  }
+  // Headers every response carries.
+  HeaderList response_headers() const;
+};
+
+}  // namespace switchyard

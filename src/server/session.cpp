@@ -1,0 +1,370 @@
+// Client connection loop and route table: reads requests (keep-alive),
+// applies the edge checks every route shares (size limit, auth, draining),
+// dispatches, and records one access-log line and metrics per request.
+#include <boost/json.hpp>
+#include <random>
+
+#include "server/proxy.h"
+#include "server/worker.h"
+
+namespace switchyard {
+namespace {
+
+std::string new_uuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   static_cast<uint64_t>(Clock::now().time_since_epoch().count())};
+  uint64_t hi = rng();
+  uint64_t lo = rng();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
+                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  return buf;
+}
+
+// A client-supplied request id is echoed only if it is short and printable.
+bool acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kJsonContentType = "application/json";
+
+enum class RouteId {
+  kLive,
+  kReady,
+  kLiveliness,
+  kReadiness,
+  kMetrics,
+  kModels,
+  kModel,
+  kChat,
+  kCompletions,
+  kEmbeddings,
+  kUnknown,
+};
+
+struct RouteMatch {
+  RouteId id = RouteId::kUnknown;
+  http::verb method = http::verb::get;
+  std::string_view label;  // canonical metrics/access-log route
+  std::string_view model_id;
+};
+
+RouteMatch match_route(std::string_view path) {
+  auto exact = [&](std::initializer_list<std::string_view> options) {
+    for (auto o : options) {
+      if (path == o) return true;
+    }
+    return false;
+  };
+  if (exact({"/v1/chat/completions", "/chat/completions"})) {
+    return {RouteId::kChat, http::verb::post, "/v1/chat/completions", {}};
+  }
+  if (exact({"/v1/completions", "/completions"})) {
+    return {RouteId::kCompletions, http::verb::post, "/v1/completions", {}};
+  }
+  if (exact({"/v1/embeddings", "/embeddings"})) {
+    return {RouteId::kEmbeddings, http::verb::post, "/v1/embeddings", {}};
+  }
+  if (exact({"/v1/models", "/models"})) return {RouteId::kModels, http::verb::get, "/v1/models", {}};
+  for (std::string_view prefix : {"/v1/models/", "/models/"}) {
+    if (path.starts_with(prefix) && path.size() > prefix.size()) {
+      return {RouteId::kModel, http::verb::get, "/v1/models/{id}", path.substr(prefix.size())};
+    }
+  }
+  if (path == "/_health/live") return {RouteId::kLive, http::verb::get, "/_health/live", {}};
+  if (path == "/_health/ready") return {RouteId::kReady, http::verb::get, "/_health/ready", {}};
+  if (path == "/health/liveliness" || path == "/health/liveness") {
+    return {RouteId::kLiveliness, http::verb::get, "/health/liveliness", {}};
+  }
+  if (path == "/health/readiness") {
+    return {RouteId::kReadiness, http::verb::get, "/health/readiness", {}};
+  }
+  if (path == "/metrics" || path == "/metrics/") {
+    return {RouteId::kMetrics, http::verb::get, "/metrics", {}};
+  }
+  return {RouteId::kUnknown, http::verb::get, "other", {}};
+}
+
+boost::json::object model_card(const std::string& name, int64_t created) {
+  return {{"id", name}, {"object", "model"}, {"created", created}, {"owned_by", "switchyard"}};
+}
+
+int64_t process_start_time() {
+  static const int64_t start = std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+  return start;
+}
+
+// Readiness: config loaded, a deployment that can serve, not draining.
+std::pair<bool, std::string> readiness(const GatewayState& state, const Snapshot& snapshot) {
+  if (state.draining()) return {false, "draining"};
+  if (snapshot.registry->usable_deployments() == 0) return {false, "no usable deployment"};
+  return {true, "ok"};
+}
+
+// Plain function on purpose: GCC 12 miscompiles braced string-literal
+// initialisers inside coroutines ("array used as initializer").
+std::pair<bool, std::string> readiness_report(const GatewayState& state,
+                                              const Snapshot& snapshot) {
+  auto [ready, reason] = readiness(state, snapshot);
+  boost::json::object body{{"status", ready ? "ready" : "not_ready"},
+                           {"reason", reason},
+                           {"deployments", snapshot.registry->usable_deployments()},
+                           {"version", SWITCHYARD_VERSION}};
+  return {ready, boost::json::serialize(body)};
+}
+
+std::string models_list_body(const ModelRegistry& registry) {
+  boost::json::array data;
+  for (const auto& name : registry.group_names()) {
+    data.push_back(model_card(name, process_start_time()));
+  }
+  return boost::json::serialize(boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+}
+
+awaitable<void> send_json(ClientConnection& client, RequestContext& ctx, int status,
+                          const std::string& body, bool keep_alive) {
+  ctx.status = status;
+  co_await client.send(status, kJsonContentType, body, ctx.response_headers(), keep_alive);
+}
+
+awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
+                               http::request<http::string_body>& req, ClientConnection& client,
+                               RequestContext& ctx, bool keep_alive) {
+  std::string_view target = req.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  RouteMatch route = match_route(path);
+  ctx.route = std::string(route.label);
+
+  if (route.id == RouteId::kUnknown) {
+    co_await send_error(client, ctx,
+                        Error::make(ErrorKind::kNotFound,
+                                    "Unknown route: " + std::string(req.method_string()) + " " +
+                                        std::string(path.substr(0, 200)),
+                                    "route_not_found"),
+                        keep_alive);
+    co_return;
+  }
+  if (req.method() != route.method) {
+    co_await send_error(client, ctx,
+                        Error::make(ErrorKind::kMethodNotAllowed,
+                                    "Method " + std::string(req.method_string()) +
+                                        " is not allowed on " + std::string(route.label),
+                                    "method_not_allowed"),
+                        keep_alive);
+    co_return;
+  }
+
+  // Probes and metrics are never authenticated.
+  switch (route.id) {
+    case RouteId::kLive:
+      co_await send_json(client, ctx, 200, std::string(R"({"status":"alive"})"), keep_alive);
+      co_return;
+    case RouteId::kLiveliness:
+      co_await send_json(client, ctx, 200, std::string(R"("I'm alive!")"), keep_alive);
+      co_return;
+    case RouteId::kReady:
+    case RouteId::kReadiness: {
+      auto [ready, body] = readiness_report(worker.state, snapshot);
+      co_await send_json(client, ctx, ready ? 200 : 503, body, keep_alive);
+      co_return;
+    }
+    case RouteId::kMetrics:
+      ctx.status = 200;
+      co_await client.send(200, kPrometheusContentType,
+                           worker.state.metrics().render_prometheus(), ctx.response_headers(),
+                           keep_alive);
+      co_return;
+    default: break;
+  }
+
+  if (snapshot.master_key) {
+    auto key = presented_key(req[http::field::authorization], req["x-api-key"]);
+    if (!key) {
+      co_await send_error(client, ctx,
+                          Error::make(ErrorKind::kAuthentication,
+                                      "No API key provided. Send 'Authorization: Bearer <key>' "
+                                      "or 'x-api-key: <key>'.",
+                                      "missing_api_key"),
+                          keep_alive);
+      co_return;
+    }
+    if (!digests_equal(digest_key(*key), *snapshot.master_key)) {
+      co_await send_error(client, ctx,
+                          Error::make(ErrorKind::kAuthentication, "Invalid API key.",
+                                      "invalid_api_key"),
+                          keep_alive);
+      co_return;
+    }
+  }
+
+  const auto& registry = *snapshot.registry;
+  switch (route.id) {
+    case RouteId::kModels: {
+      co_await send_json(client, ctx, 200, models_list_body(registry), keep_alive);
+      co_return;
+    }
+    case RouteId::kModel: {
+      const ModelGroup* group = registry.find(route.model_id);
+      if (group == nullptr) {
+        co_await send_error(client, ctx,
+                            Error::make(ErrorKind::kNotFound,
+                                        "The model '" + std::string(route.model_id) +
+                                            "' does not exist. Available models: " +
+                                            registry.available_names(),
+                                        "model_not_found", "model"),
+                            keep_alive);
+        co_return;
+      }
+      co_await send_json(client, ctx, 200,
+                         boost::json::serialize(model_card(group->name, process_start_time())),
+                         keep_alive);
+      co_return;
+    }
+    case RouteId::kChat:
+      co_await handle_inference(worker, snapshot, ApiRoute::kChatCompletions, req.body(), client,
+                                ctx, keep_alive);
+      co_return;
+    case RouteId::kCompletions:
+      co_await handle_inference(worker, snapshot, ApiRoute::kCompletions, req.body(), client, ctx,
+                                keep_alive);
+      co_return;
+    case RouteId::kEmbeddings:
+      co_await handle_inference(worker, snapshot, ApiRoute::kEmbeddings, req.body(), client, ctx,
+                                keep_alive);
+      co_return;
+    default: break;
+  }
+  co_await send_error(client, ctx, Error::make(ErrorKind::kInternal, "unhandled route"),
+                      keep_alive);
+}
+
+void record(Worker& worker, const RequestContext& ctx) {
+  const double latency_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - ctx.start).count();
+  const double overhead_ms = ctx.overhead_ms();
+  worker.metrics.record_request(ctx.route, ctx.model_group, ctx.deployment_id, ctx.status,
+                                latency_ms / 1000.0, overhead_ms / 1000.0, ctx.proxied);
+  AccessLogRecord line;
+  line.request_id = ctx.request_id;
+  line.call_id = ctx.call_id;
+  line.method = ctx.method;
+  line.route = ctx.route;
+  line.model_group = ctx.model_group;
+  line.deployment = ctx.deployment_id;
+  line.status = ctx.status;
+  line.latency_ms = latency_ms;
+  line.overhead_ms = ctx.proxied ? overhead_ms : 0;
+  line.prompt_tokens = ctx.usage.prompt_tokens;
+  line.completion_tokens = ctx.usage.completion_tokens;
+  line.total_tokens = ctx.usage.total_tokens;
+  line.stream = ctx.stream;
+  line.error_code = ctx.error_code;
+  worker.state.access_log().write(line);
+}
+
+struct InFlightGuard {
+  explicit InFlightGuard(std::atomic<int64_t>& counter) : counter_(counter) { ++counter_; }
+  ~InFlightGuard() { --counter_; }
+  std::atomic<int64_t>& counter_;
+};
+
+}  // namespace
+
+HeaderList RequestContext::response_headers() const {
+  HeaderList headers;
+  headers.reserve(8);
+  headers.emplace_back("x-request-id", request_id);
+  headers.emplace_back("x-litellm-call-id", call_id);
+  return headers;
+}
+
+Worker::Worker(size_t worker_index, GatewayState& gateway_state, const ServerSettings& settings)
+    : index(worker_index),
+      state(gateway_state),
+      tls(make_client_tls_context()),
+      metrics(gateway_state.metrics().shard(worker_index)),
+      client_idle_timeout(static_cast<int64_t>(settings.client_idle_timeout * 1000)) {
+  pool = std::make_unique<ConnectionPool>(
+      io, *tls,
+      std::chrono::milliseconds(static_cast<int64_t>(settings.upstream_connect_timeout * 1000)),
+      static_cast<size_t>(settings.max_upstream_idle_per_host));
+}
+
+awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  ClientConnection client(stream);
+  auto& metrics = worker.state.metrics();
+  ++metrics.open_connections();
+
+  for (;;) {
+    auto snapshot = worker.state.snapshot();
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(snapshot->max_body_bytes);
+    parser.header_limit(64 * 1024);
+    stream.expires_after(worker.client_idle_timeout);
+    auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    stream.expires_never();
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted) {
+      break;
+    }
+
+    InFlightGuard in_flight(metrics.in_flight());
+    RequestContext ctx;
+    ctx.call_id = new_uuid();
+    ctx.request_id = ctx.call_id;
+
+    if (ec) {
+      // The request could not be read: answer once, then close, since the
+      // rest of the connection's bytes cannot be trusted.
+      ctx.method = "?";
+      ctx.route = "other";
+      const bool too_large = ec == http::error::body_limit;
+      if (too_large) {
+        ctx.method = std::string(parser.get().method_string());
+        ctx.route = std::string(match_route(parser.get().target()).label);
+      }
+      Error error =
+          too_large
+              ? Error::make(ErrorKind::kRequestTooLarge,
+                            "Request body exceeds the limit of " +
+                                std::to_string(snapshot->max_body_bytes) +
+                                " bytes (general_settings.max_request_size_mb)",
+                            "request_too_large")
+              : Error::make(ErrorKind::kInvalidRequest, "Malformed HTTP request: " + ec.message(),
+                            "malformed_http");
+      co_await send_error(client, ctx, error, false);
+      record(worker, ctx);
+      break;
+    }
+
+    auto& req = parser.get();
+    if (auto id = req["x-request-id"]; acceptable_request_id(id)) ctx.request_id = std::string(id);
+    ctx.method = std::string(req.method_string());
+    // Draining: finish this request, then close so clients move elsewhere.
+    const bool keep_alive = req.keep_alive() && !worker.state.draining();
+    co_await handle_request(worker, *snapshot, req, client, ctx, keep_alive);
+    record(worker, ctx);
+    if (!keep_alive || client.failed() || ctx.client_gone) break;
+  }
+  --metrics.open_connections();
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.socket().close(ignored);
+}
+
+}  // namespace switchyard

@@ -1,0 +1,189 @@
+#include "telemetry/metrics.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace switchyard {
+
+const std::vector<double>& latency_buckets() {
+  static const std::vector<double> kBounds = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,  0.25, 0.5,
+                                              1,     2.5,   5,    10,    30,   60,   120,  300};
+  return kBounds;
+}
+
+const std::vector<double>& overhead_buckets() {
+  static const std::vector<double> kBounds = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                              0.005,   0.01,   0.025,   0.05,   0.1,   0.25};
+  return kBounds;
+}
+
+void Histogram::observe(double value) {
+  if (counts.empty()) counts.assign(bounds->size() + 1, 0);
+  auto it = std::lower_bound(bounds->begin(), bounds->end(), value);
+  ++counts[static_cast<size_t>(it - bounds->begin())];
+  sum += value;
+  ++count;
+}
+
+void Histogram::merge(const Histogram& other) {
+  if (other.counts.empty()) return;
+  if (counts.empty()) counts.assign(other.counts.size(), 0);
+  for (size_t i = 0; i < counts.size(); ++i) counts[i] += other.counts[i];
+  sum += other.sum;
+  count += other.count;
+}
+
+namespace {
+constexpr char kSep = '\x1f';
+
+Histogram& histogram_for(std::map<std::string, Histogram, std::less<>>& map, std::string_view key,
+                         const std::vector<double>& bounds) {
+  auto it = map.find(key);
+  if (it == map.end()) {
+    it = map.emplace(std::string(key), Histogram{}).first;
+    it->second.bounds = &bounds;
+  }
+  return it->second;
+}
+
+std::string escape_label(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string_view> split_key(std::string_view key) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  for (;;) {
+    size_t pos = key.find(kSep, start);
+    parts.push_back(key.substr(start, pos == std::string_view::npos ? pos : pos - start));
+    if (pos == std::string_view::npos) break;
+    start = pos + 1;
+  }
+  return parts;
+}
+
+std::string format_double(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+void render_histograms(std::string& out, const char* name, const char* help,
+                       const std::map<std::string, Histogram, std::less<>>& hists) {
+  out += "# HELP ";
+  out += name;
+  out += " ";
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " histogram\n";
+  for (const auto& [route, h] : hists) {
+    const std::string label = "route=\"" + escape_label(route) + "\"";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < h.bounds->size(); ++i) {
+      cumulative += h.counts[i];
+      out += std::string(name) + "_bucket{" + label + ",le=\"" + format_double((*h.bounds)[i]) +
+             "\"} " + std::to_string(cumulative) + "\n";
+    }
+    cumulative += h.counts.back();
+    out += std::string(name) + "_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(cumulative) +
+           "\n";
+    out += std::string(name) + "_sum{" + label + "} " + format_double(h.sum) + "\n";
+    out += std::string(name) + "_count{" + label + "} " + std::to_string(h.count) + "\n";
+  }
+}
+}  // namespace
+
+void MetricsShard::record_request(std::string_view route, std::string_view model_group,
+                                  std::string_view deployment, int status, double latency_seconds,
+                                  double overhead_seconds, bool has_overhead) {
+  std::lock_guard lock(mutex_);
+  key_scratch_.clear();
+  key_scratch_.append(route).push_back(kSep);
+  key_scratch_.append(model_group).push_back(kSep);
+  key_scratch_.append(deployment).push_back(kSep);
+  key_scratch_.append(std::to_string(status));
+  ++requests_[key_scratch_];
+  histogram_for(latency_, route, latency_buckets()).observe(latency_seconds);
+  if (has_overhead) histogram_for(overhead_, route, overhead_buckets()).observe(overhead_seconds);
+}
+
+void MetricsShard::record_upstream_error(std::string_view deployment, std::string_view kind) {
+  std::lock_guard lock(mutex_);
+  std::string key(deployment);
+  key.push_back(kSep);
+  key.append(kind);
+  ++upstream_errors_[key];
+}
+
+Metrics::Metrics(size_t shard_count) {
+  for (size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<MetricsShard>());
+}
+
+std::string Metrics::render_prometheus() {
+  std::map<std::string, uint64_t> requests;
+  std::map<std::string, uint64_t> upstream_errors;
+  std::map<std::string, Histogram, std::less<>> latency;
+  std::map<std::string, Histogram, std::less<>> overhead;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex_);
+    for (const auto& [k, v] : shard->requests_) requests[k] += v;
+    for (const auto& [k, v] : shard->upstream_errors_) upstream_errors[k] += v;
+    for (const auto& [k, h] : shard->latency_) {
+      histogram_for(latency, k, latency_buckets()).merge(h);
+    }
+    for (const auto& [k, h] : shard->overhead_) {
+      histogram_for(overhead, k, overhead_buckets()).merge(h);
+    }
+  }
+
+  std::string out;
+  out.reserve(8192);
+  out +=
+      "# HELP switchyard_requests_total Requests answered, by route, model group, deployment "
+      "and HTTP status.\n# TYPE switchyard_requests_total counter\n";
+  for (const auto& [key, value] : requests) {
+    auto p = split_key(key);
+    out += "switchyard_requests_total{route=\"" + escape_label(p[0]) + "\",model_group=\"" +
+           escape_label(p[1]) + "\",deployment=\"" + escape_label(p[2]) + "\",status=\"" +
+           std::string(p[3]) + "\"} " + std::to_string(value) + "\n";
+  }
+  render_histograms(out, "switchyard_request_duration_seconds",
+                    "Time from request received to response complete.", latency);
+  render_histograms(out, "switchyard_overhead_duration_seconds",
+                    "Time spent in the gateway itself (total minus waiting on the upstream).",
+                    overhead);
+  out +=
+      "# HELP switchyard_in_flight_requests Requests being processed now.\n"
+      "# TYPE switchyard_in_flight_requests gauge\nswitchyard_in_flight_requests " +
+      std::to_string(in_flight_.load()) + "\n";
+  out +=
+      "# HELP switchyard_open_connections Client connections open now.\n"
+      "# TYPE switchyard_open_connections gauge\nswitchyard_open_connections " +
+      std::to_string(open_connections_.load()) + "\n";
+  out +=
+      "# HELP switchyard_upstream_errors_total Upstream failures by deployment and kind "
+      "(connect, reset, timeout, status_4xx, status_5xx, invalid_response, stream_interrupted).\n"
+      "# TYPE switchyard_upstream_errors_total counter\n";
+  for (const auto& [key, value] : upstream_errors) {
+    auto p = split_key(key);
+    out += "switchyard_upstream_errors_total{deployment=\"" + escape_label(p[0]) + "\",kind=\"" +
+           escape_label(p[1]) + "\"} " + std::to_string(value) + "\n";
+  }
+  return out;
+}
+
+}  // namespace switchyard

@@ -1,0 +1,309 @@
+#include "upstream/http_client.h"
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <boost/url/parse.hpp>
+
+#include "telemetry/log.h"
+
+namespace switchyard {
+
+// One TCP (optionally TLS) connection to one upstream host. Owned by the
+// pool while idle, by an UpstreamCall while in use; one worker thread only.
+class UpstreamConnection {
+ public:
+  std::string pool_key;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buffer;
+  bool reused = false;
+
+  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+  // Runs `op(stream)` on whichever stream this connection has.
+  template <typename Op>
+  auto with_stream(Op&& op) -> decltype(op(*plain)) {
+    if (secure) co_return co_await op(*secure);
+    co_return co_await op(*plain);
+  }
+
+  // A kept-alive socket the peer has closed reads as EOF (or has stray bytes):
+  // either way it is not safe to send a new request on it.
+  bool looks_alive() {
+    auto& socket = lowest().socket();
+    if (!socket.is_open()) return false;
+    char probe;
+    ssize_t n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return false;                                       // orderly close
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;      // nothing pending: fine
+    return false;                                                   // unexpected bytes
+  }
+};
+
+const char* upstream_failure_name(UpstreamFailure failure) {
+  switch (failure) {
+    case UpstreamFailure::kNone: return "none";
+    case UpstreamFailure::kConnect: return "connect";
+    case UpstreamFailure::kReset: return "reset";
+    case UpstreamFailure::kTimeout: return "timeout";
+    case UpstreamFailure::kInvalid: return "invalid_response";
+    case UpstreamFailure::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+Result<UpstreamEndpoint> parse_endpoint(const std::string& url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) {
+    return Error::make(ErrorKind::kInvalidRequest, "api_base is not a valid URL: " + url);
+  }
+  UpstreamEndpoint e;
+  const auto scheme = parsed->scheme();
+  if (scheme == "https") {
+    e.tls = true;
+  } else if (scheme != "http") {
+    return Error::make(ErrorKind::kInvalidRequest,
+                       "api_base must start with http:// or https://: " + url);
+  }
+  e.host = std::string(parsed->host_address());
+  if (e.host.empty()) return Error::make(ErrorKind::kInvalidRequest, "api_base has no host: " + url);
+  e.port = parsed->has_port() ? std::string(parsed->port()) : (e.tls ? "443" : "80");
+  e.base_path = std::string(parsed->encoded_path());
+  while (!e.base_path.empty() && e.base_path.back() == '/') e.base_path.pop_back();
+  return e;
+}
+
+std::unique_ptr<ssl::context> make_client_tls_context() {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  ctx->set_default_verify_paths();
+  ctx->set_verify_mode(ssl::verify_peer);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  return ctx;
+}
+
+ConnectionPool::ConnectionPool(asio::io_context& io, ssl::context& tls,
+                               std::chrono::milliseconds connect_timeout, size_t max_idle_per_host)
+    : io_(io),
+      tls_(tls),
+      connect_timeout_(connect_timeout),
+      max_idle_per_host_(max_idle_per_host),
+      resolver_(io) {}
+
+ConnectionPool::~ConnectionPool() = default;
+
+size_t ConnectionPool::idle_count() const {
+  size_t n = 0;
+  for (const auto& [key, list] : idle_) n += list.size();
+  return n;
+}
+
+awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectionPool::acquire(
+    const UpstreamEndpoint& endpoint, Clock::time_point deadline, bool allow_reuse) {
+  const std::string key = endpoint.pool_key();
+  if (allow_reuse) {
+    auto it = idle_.find(key);
+    while (it != idle_.end() && !it->second.empty()) {
+      auto connection = std::move(it->second.back());
+      it->second.pop_back();
+      if (connection->looks_alive()) {
+        connection->reused = true;
+        co_return std::move(connection);
+      }
+    }
+  }
+
+  auto [resolve_ec, results] =
+      co_await resolver_.async_resolve(endpoint.host, endpoint.port, use_nothrow);
+  if (resolve_ec) {
+    co_return Error::make(ErrorKind::kUpstreamUnreachable,
+                          "cannot resolve upstream host " + endpoint.host + ": " +
+                              resolve_ec.message(),
+                          "upstream_unreachable");
+  }
+  auto connection = std::make_unique<UpstreamConnection>();
+  connection->pool_key = key;
+  beast::tcp_stream stream(io_);
+  const auto connect_deadline = std::min(deadline, Clock::now() + connect_timeout_);
+  stream.expires_at(connect_deadline);
+  auto [connect_ec, connected] = co_await stream.async_connect(results, use_nothrow);
+  if (connect_ec) {
+    const bool timed_out = connect_ec == beast::error::timeout;
+    co_return Error::make(timed_out ? ErrorKind::kUpstreamTimeout : ErrorKind::kUpstreamUnreachable,
+                          "cannot connect to upstream " + endpoint.host + ":" + endpoint.port +
+                              ": " + connect_ec.message(),
+                          timed_out ? "upstream_timeout" : "upstream_unreachable");
+  }
+  stream.socket().set_option(tcp::no_delay(true));
+  if (!endpoint.tls) {
+    connection->plain.emplace(std::move(stream));
+    co_return std::move(connection);
+  }
+  connection->secure.emplace(std::move(stream), tls_);
+  auto& secure = *connection->secure;
+  if (!SSL_set_tlsext_host_name(secure.native_handle(), endpoint.host.c_str())) {
+    co_return Error::make(ErrorKind::kUpstreamUnreachable, "cannot set TLS SNI host name",
+                          "upstream_unreachable");
+  }
+  secure.set_verify_callback(ssl::host_name_verification(endpoint.host));
+  auto [hs_ec] = co_await secure.async_handshake(ssl::stream_base::client, use_nothrow);
+  if (hs_ec) {
+    const bool timed_out = hs_ec == beast::error::timeout;
+    co_return Error::make(timed_out ? ErrorKind::kUpstreamTimeout : ErrorKind::kUpstreamUnreachable,
+                          "TLS handshake with upstream " + endpoint.host + " failed: " +
+                              hs_ec.message(),
+                          timed_out ? "upstream_timeout" : "upstream_unreachable");
+  }
+  co_return std::move(connection);
+}
+
+void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection) {
+  auto& list = idle_[connection->pool_key];
+  if (list.size() >= max_idle_per_host_) return;  // closes it
+  connection->lowest().expires_never();
+  list.push_back(std::move(connection));
+}
+
+UpstreamCall::UpstreamCall(ConnectionPool& pool, UpstreamEndpoint endpoint)
+    : pool_(pool), endpoint_(std::move(endpoint)) {}
+
+UpstreamCall::~UpstreamCall() = default;
+
+namespace {
+UpstreamFailure classify(const error_code& ec, bool cancelled) {
+  if (cancelled || ec == asio::error::operation_aborted) return UpstreamFailure::kCancelled;
+  if (ec == beast::error::timeout) return UpstreamFailure::kTimeout;
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == asio::error::eof || ec == asio::error::connection_reset ||
+      ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated) {
+    return UpstreamFailure::kReset;
+  }
+  if (ec.category() == http::make_error_code(http::error::end_of_stream).category() ||
+      ec == http::error::body_limit) {
+    return UpstreamFailure::kInvalid;  // the bytes were not valid HTTP
+  }
+  return UpstreamFailure::kReset;
+}
+}  // namespace
+
+awaitable<UpstreamFailure> UpstreamCall::attempt(const UpstreamRequest& request,
+                                                 Clock::time_point deadline, bool allow_reuse,
+                                                 bool& was_reused, bool& sent_any) {
+  auto acquired = co_await pool_.acquire(endpoint_, deadline, allow_reuse);
+  if (!acquired) {
+    co_return acquired.error().kind == ErrorKind::kUpstreamTimeout ? UpstreamFailure::kTimeout
+                                                                   : UpstreamFailure::kConnect;
+  }
+  connection_ = std::move(*acquired);
+  was_reused = connection_->reused;
+  if (cancelled_) co_return UpstreamFailure::kCancelled;
+
+  http::request<http::string_body> req{request.method, request.target, 11};
+  req.set(http::field::host, endpoint_.host);
+  for (const auto& [name, value] : request.headers) req.set(name, value);
+  req.body() = request.body;
+  req.prepare_payload();
+  req.keep_alive(true);
+
+  connection_->lowest().expires_at(deadline);
+  auto [write_ec, written] = co_await connection_->with_stream(
+      [&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
+        co_return co_await http::async_write(s, req, use_nothrow);
+      });
+  if (write_ec) co_return classify(write_ec, cancelled_);
+  sent_any = true;
+
+  parser_ = std::make_unique<http::response_parser<http::buffer_body>>();
+  parser_->body_limit(boost::none);
+  parser_->header_limit(64 * 1024);
+  auto [read_ec, got] = co_await connection_->with_stream(
+      [&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
+        co_return co_await http::async_read_header(s, connection_->buffer, *parser_, use_nothrow);
+      });
+  if (read_ec) co_return classify(read_ec, cancelled_);
+  co_return UpstreamFailure::kNone;
+}
+
+awaitable<UpstreamFailure> UpstreamCall::start(const UpstreamRequest& request,
+                                               Clock::time_point deadline) {
+  bool was_reused = false;
+  bool sent_any = false;
+  auto failure = co_await attempt(request, deadline, true, was_reused, sent_any);
+  // A pooled connection the upstream had already closed fails right away
+  // with reset/EOF and no response byte: safe to send once more, fresh.
+  if (failure == UpstreamFailure::kReset && was_reused && !cancelled_) {
+    connection_.reset();
+    parser_.reset();
+    failure = co_await attempt(request, deadline, false, was_reused, sent_any);
+  }
+  if (failure != UpstreamFailure::kNone) connection_.reset();
+  co_return failure;
+}
+
+int UpstreamCall::status() const { return parser_ ? parser_->get().result_int() : 0; }
+
+std::string UpstreamCall::header(std::string_view name) const {
+  if (!parser_) return {};
+  auto it = parser_->get().find(name);
+  if (it == parser_->get().end()) return {};
+  return std::string(it->value());
+}
+
+bool UpstreamCall::body_done() const { return parser_ && parser_->is_done(); }
+
+awaitable<UpstreamFailure> UpstreamCall::read_some(std::string& out, Clock::time_point deadline) {
+  if (!connection_ || !parser_) co_return UpstreamFailure::kReset;
+  while (!parser_->is_done()) {
+    auto& body = parser_->get().body();
+    body.data = read_buffer_;
+    body.size = sizeof read_buffer_;
+    connection_->lowest().expires_at(deadline);
+    auto [ec, n] = co_await connection_->with_stream(
+        [&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
+          co_return co_await http::async_read_some(s, connection_->buffer, *parser_, use_nothrow);
+        });
+    const size_t produced = sizeof read_buffer_ - parser_->get().body().size;
+    if (produced > 0) out.append(read_buffer_, produced);
+    if (ec && ec != http::error::need_buffer) {
+      // EOF on a body without length or chunking is how HTTP/1.0 ends it.
+      if (ec == http::error::end_of_stream && parser_->is_done()) break;
+      connection_.reset();
+      co_return classify(ec, cancelled_);
+    }
+    if (produced > 0) break;
+  }
+  co_return UpstreamFailure::kNone;
+}
+
+awaitable<UpstreamFailure> UpstreamCall::read_all(std::string& out, Clock::time_point deadline,
+                                                  size_t limit) {
+  while (!body_done()) {
+    auto failure = co_await read_some(out, deadline);
+    if (failure != UpstreamFailure::kNone) co_return failure;
+    if (out.size() > limit) {
+      connection_.reset();
+      co_return UpstreamFailure::kInvalid;
+    }
+  }
+  co_return UpstreamFailure::kNone;
+}
+
+void UpstreamCall::cancel() {
+  cancelled_ = true;
+  if (connection_) {
+    error_code ignored;
+    connection_->lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    connection_->lowest().socket().close(ignored);
+  }
+}
+
+void UpstreamCall::finish() {
+  if (!connection_ || !parser_ || cancelled_) return;
+  if (parser_->is_done() && parser_->keep_alive() && connection_->buffer.size() == 0) {
+    pool_.release(std::move(connection_));
+  }
+  connection_.reset();
+}
+
+}  // namespace switchyard
