@@ -17,17 +17,10 @@ constexpr std::string_view kJsonContentType = "application/json";
 // Upper bound on a buffered (non-streaming) upstream response.
 constexpr size_t kMaxUpstreamBody = 64 * 1024 * 1024;
 
-std::string format_ms(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", ms);
-  return buf;
-}
-
 HeaderList proxied_headers(const RequestContext& ctx) {
   HeaderList headers = ctx.response_headers();
   headers.emplace_back("x-litellm-model-id", ctx.deployment_id);
   headers.emplace_back("x-litellm-model-group", ctx.model_group);
-  headers.emplace_back("x-litellm-overhead-duration-ms", format_ms(ctx.overhead_ms()));
   return headers;
 }
 

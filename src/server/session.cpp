@@ -273,6 +273,25 @@ void record(Worker& worker, const RequestContext& ctx) {
   worker.state.access_log().write(line);
 }
 
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// After an error answer to a request whose body was not read (413, bad
+// framing), closing at once would make the kernel reset the connection and
+// the client could lose the answer: read and drop what it still sends first,
+// for a bounded time and size.
+awaitable<void> discard_until_closed(beast::tcp_stream& stream) {
+  constexpr size_t kMaxDiscard = 64 * 1024 * 1024;
+  std::array<char, 16 * 1024> sink;
+  size_t total = 0;
+  stream.expires_after(std::chrono::seconds(2));
+  while (total < kMaxDiscard) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+    if (ec) break;
+    total += n;
+  }
+  stream.expires_never();
+}
+
 struct InFlightGuard {
   explicit InFlightGuard(std::atomic<int64_t>& counter) : counter_(counter) { ++counter_; }
   ~InFlightGuard() { --counter_; }
@@ -286,6 +305,9 @@ HeaderList RequestContext::response_headers() const {
   headers.reserve(8);
   headers.emplace_back("x-request-id", request_id);
   headers.emplace_back("x-litellm-call-id", call_id);
+  char overhead[32];
+  std::snprintf(overhead, sizeof overhead, "%.3f", overhead_ms());
+  headers.emplace_back("x-litellm-overhead-duration-ms", overhead);
   return headers;
 }
 
@@ -308,6 +330,7 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
   beast::flat_buffer buffer;
   ClientConnection client(stream);
   auto& metrics = worker.state.metrics();
+  bool lingering = false;
   ++metrics.open_connections();
 
   for (;;) {
@@ -316,7 +339,15 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
     parser.body_limit(snapshot->max_body_bytes);
     parser.header_limit(64 * 1024);
     stream.expires_after(worker.client_idle_timeout);
-    auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    auto [ec, bytes] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+    if (!ec && !parser.is_done()) {
+      // Clients that ask first (curl does for large bodies) wait for this.
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
+      }
+      stream.expires_after(worker.client_idle_timeout);
+      std::tie(ec, bytes) = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    }
     stream.expires_never();
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == beast::error::timeout ||
@@ -350,6 +381,7 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
                             "malformed_http");
       co_await send_error(client, ctx, error, false);
       record(worker, ctx);
+      lingering = true;
       break;
     }
 
@@ -364,6 +396,7 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
   }
   --metrics.open_connections();
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (lingering) co_await discard_until_closed(stream);
   stream.socket().close(ignored);
 }
 
