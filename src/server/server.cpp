@@ -105,12 +105,9 @@ int run_server(std::shared_ptr<const Snapshot> snapshot, const ServeOptions& opt
             {{"signal", std::to_string(received)},
              {"in_flight", std::to_string(state.metrics().in_flight().load())},
              {"grace_seconds", std::to_string(options.drain_grace_seconds)}});
-  for (auto& worker : workers) {
-    asio::post(worker->io, [&w = *worker] {
-      error_code ignored;
-      w.acceptor->close(ignored);
-    });
-  }
+  // The listeners stay open until the process stops: new connections get
+  // readiness 503 (and 503 for work) instead of a refused connection, so
+  // probes and load balancers see the drain rather than a crash.
   const auto deadline =
       Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.drain_grace_seconds * 1000));
   while (state.metrics().in_flight().load() > 0 && Clock::now() < deadline) {

@@ -140,7 +140,7 @@ awaitable<void> send_json(ClientConnection& client, RequestContext& ctx, int sta
 
 awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
                                http::request<http::string_body>& req, ClientConnection& client,
-                               RequestContext& ctx, bool keep_alive) {
+                               RequestContext& ctx, bool keep_alive, bool refuse_work) {
   std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
   RouteMatch route = match_route(path);
@@ -186,6 +186,17 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
                            keep_alive);
       co_return;
     default: break;
+  }
+
+  // A connection opened after SIGTERM only gets probes answered: the load
+  // balancer should send its work to a replica that is staying up.
+  if (refuse_work) {
+    co_await send_error(client, ctx,
+                        Error::make(ErrorKind::kUnavailable,
+                                    "The gateway is shutting down; retry on another replica.",
+                                    "draining"),
+                        false);
+    co_return;
   }
 
   if (snapshot.master_key) {
@@ -331,6 +342,7 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
   ClientConnection client(stream);
   auto& metrics = worker.state.metrics();
   bool lingering = false;
+  const bool accepted_while_draining = worker.state.draining();
   ++metrics.open_connections();
 
   for (;;) {
@@ -358,11 +370,11 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
     InFlightGuard in_flight(metrics.in_flight());
     RequestContext ctx;
     ctx.call_id = new_uuid();
-    ctx.request_id = ctx.call_id;
 
     if (ec) {
       // The request could not be read: answer once, then close, since the
       // rest of the connection's bytes cannot be trusted.
+      ctx.request_id = new_uuid();
       ctx.method = "?";
       ctx.route = "other";
       const bool too_large = ec == http::error::body_limit;
@@ -386,11 +398,16 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
     }
 
     auto& req = parser.get();
-    if (auto id = req["x-request-id"]; acceptable_request_id(id)) ctx.request_id = std::string(id);
+    if (auto id = req["x-request-id"]; acceptable_request_id(id)) {
+      ctx.request_id = std::string(id);
+    } else {
+      ctx.request_id = new_uuid();
+    }
     ctx.method = std::string(req.method_string());
     // Draining: finish this request, then close so clients move elsewhere.
     const bool keep_alive = req.keep_alive() && !worker.state.draining();
-    co_await handle_request(worker, *snapshot, req, client, ctx, keep_alive);
+    co_await handle_request(worker, *snapshot, req, client, ctx, keep_alive,
+                            accepted_while_draining);
     record(worker, ctx);
     if (!keep_alive || client.failed() || ctx.client_gone) break;
   }
