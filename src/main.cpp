@@ -185,7 +185,7 @@ int cmd_serve(const Args& args) {
             {{"source", json_string(cfg.source)},
              {"deployments", std::to_string(cfg.model_list.size())},
              {"model_groups", std::to_string(snapshot->registry->group_names().size())}});
-  return run_server(std::move(snapshot), options);
+  return run_server(snapshot, options);
 }
 
 }  // namespace

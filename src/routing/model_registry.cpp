@@ -10,7 +10,7 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
 }
 }  // namespace
 
-std::shared_ptr<const ModelRegistry> ModelRegistry::build(std::shared_ptr<const Config> config,
+std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<const Config>& config,
                                                           const EnvLookup& env,
                                                           std::vector<std::string>& warnings) {
   auto registry = std::shared_ptr<ModelRegistry>(new ModelRegistry());

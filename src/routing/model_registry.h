@@ -39,7 +39,7 @@ struct ModelGroup {
 class ModelRegistry {
  public:
   // `warnings` receives one line per deployment that cannot serve requests.
-  static std::shared_ptr<const ModelRegistry> build(std::shared_ptr<const Config> config,
+  static std::shared_ptr<const ModelRegistry> build(const std::shared_ptr<const Config>& config,
                                                     const EnvLookup& env,
                                                     std::vector<std::string>& warnings);
 

@@ -17,7 +17,7 @@ struct Snapshot {
   std::shared_ptr<const Config> config;
   std::shared_ptr<const ModelRegistry> registry;
   std::optional<KeyDigest> master_key;  // nullopt: open mode
-  size_t max_body_bytes = 10 * 1024 * 1024;
+  size_t max_body_bytes = size_t{10} * 1024 * 1024;
 };
 
 std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config,

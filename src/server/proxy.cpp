@@ -15,7 +15,7 @@ using namespace asio::experimental::awaitable_operators;
 constexpr std::string_view kJsonContentType = "application/json";
 
 // Upper bound on a buffered (non-streaming) upstream response.
-constexpr size_t kMaxUpstreamBody = 64 * 1024 * 1024;
+constexpr size_t kMaxUpstreamBody = size_t{64} * 1024 * 1024;
 
 HeaderList proxied_headers(const RequestContext& ctx) {
   HeaderList headers = ctx.response_headers();

@@ -10,7 +10,7 @@
 namespace switchyard {
 namespace {
 
-void log_exception(std::exception_ptr error) {
+void log_exception(const std::exception_ptr& error) {
   if (!error) return;
   try {
     std::rethrow_exception(error);
@@ -52,7 +52,7 @@ bool open_acceptor(Worker& worker, const tcp::endpoint& endpoint, error_code& ec
 
 }  // namespace
 
-int run_server(std::shared_ptr<const Snapshot> snapshot, const ServeOptions& options) {
+int run_server(const std::shared_ptr<const Snapshot>& snapshot, const ServeOptions& options) {
   std::signal(SIGPIPE, SIG_IGN);
   const size_t thread_count = std::max<size_t>(1, options.threads);
   GatewayState state(snapshot, thread_count, options.access_log);
@@ -81,6 +81,7 @@ int run_server(std::shared_ptr<const Snapshot> snapshot, const ServeOptions& opt
 
   for (auto& worker : workers) asio::co_spawn(worker->io, accept_loop(*worker), log_exception);
   std::vector<std::thread> threads;
+  threads.reserve(workers.size());
   for (auto& worker : workers) {
     threads.emplace_back([&w = *worker] {
       auto guard = asio::make_work_guard(w.io);

@@ -291,8 +291,8 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // the client could lose the answer: read and drop what it still sends first,
 // for a bounded time and size.
 awaitable<void> discard_until_closed(beast::tcp_stream& stream) {
-  constexpr size_t kMaxDiscard = 64 * 1024 * 1024;
-  std::array<char, 16 * 1024> sink;
+  constexpr size_t kMaxDiscard = size_t{64} * 1024 * 1024;
+  std::array<char, size_t{16} * 1024> sink;
   size_t total = 0;
   stream.expires_after(std::chrono::seconds(2));
   while (total < kMaxDiscard) {

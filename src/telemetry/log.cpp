@@ -11,7 +11,7 @@ std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
 std::mutex g_stderr_mutex;
 // Bound on buffered access-log bytes; past it lines are counted and dropped
 // rather than letting a stuck stdout grow memory without limit.
-constexpr size_t kMaxPendingBytes = 8 * 1024 * 1024;
+constexpr size_t kMaxPendingBytes = size_t{8} * 1024 * 1024;
 
 const char* level_name(LogLevel level) {
   switch (level) {
