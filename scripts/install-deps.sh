@@ -15,7 +15,7 @@ packages=(
   libssl-dev ca-certificates                                    # TLS to upstreams, SHA-256
   libgtest-dev libbenchmark-dev                                 # unit tests, micro-benchmarks
   nodejs npm                                                    # integration tests with the official SDKs
-  curl
+  curl openssl                                                  # openssl CLI: TLS test certificates
 )
 if [ "${SWITCHYARD_BENCH_DEPS:-0}" = "1" ]; then
   packages+=(wrk nginx-light)                                   # bench/run.sh

@@ -142,7 +142,10 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectionPool::acquire(
   }
   connection->secure.emplace(std::move(stream), tls_);
   auto& secure = *connection->secure;
-  if (!SSL_set_tlsext_host_name(secure.native_handle(), endpoint.host.c_str())) {
+  // SNI carries host names only (RFC 6066); IP literals are verified by SAN.
+  error_code not_ip;
+  asio::ip::make_address(endpoint.host, not_ip);
+  if (not_ip && !SSL_set_tlsext_host_name(secure.native_handle(), endpoint.host.c_str())) {
     co_return Error::make(ErrorKind::kUpstreamUnreachable, "cannot set TLS SNI host name",
                           "upstream_unreachable");
   }
