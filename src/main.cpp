@@ -120,7 +120,8 @@ int cmd_check_config(const Args& args) {
   if (!config) return 1;
   std::vector<std::string> warnings;
   auto shared = std::make_shared<const Config>(std::move(*config));
-  ModelRegistry::build(shared, process_env(), warnings);
+  DeploymentStates states;
+  ModelRegistry::build(shared, process_env(), states, warnings);
   for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   std::fputs(dump_config(*shared).c_str(), stdout);
   std::fprintf(stderr, "config OK: %s (%zu deployments)\n", shared->source.c_str(),
@@ -166,8 +167,9 @@ int cmd_serve(const Args& args) {
   options.access_log = config->server.access_log;
 
   std::vector<std::string> warnings;
+  auto states = std::make_shared<DeploymentStates>();
   auto snapshot = make_snapshot(std::make_shared<const Config>(std::move(*config)), process_env(),
-                                warnings);
+                                *states, warnings);
   for (const auto& w : warnings) log_event(LogLevel::kWarning, "deployment", {{"detail", json_string(w)}});
   const auto& cfg = *snapshot->config;
   if (!snapshot->master_key) {
@@ -176,16 +178,16 @@ int cmd_serve(const Args& args) {
               "every model. Set general_settings.master_key or LITELLM_MASTER_KEY.");
   }
   const auto strategy = cfg.router_settings.routing_strategy;
-  if (strategy != RoutingStrategy::kSimpleShuffle) {
+  if (is_learned_strategy(strategy)) {
     log_event(LogLevel::kWarning,
-              "routing strategy not implemented in this build yet; using simple-shuffle",
+              "learned routing is not served by the gateway yet; using simple-shuffle",
               {{"routing_strategy", json_string(routing_strategy_name(strategy))}});
   }
   log_event(LogLevel::kInfo, "config loaded",
             {{"source", json_string(cfg.source)},
              {"deployments", std::to_string(cfg.model_list.size())},
              {"model_groups", std::to_string(snapshot->registry->group_names().size())}});
-  return run_server(snapshot, options);
+  return run_server(states, snapshot, options);
 }
 
 }  // namespace

@@ -64,6 +64,10 @@ Result<InboundRequest> parse_inbound(ApiRoute route, std::string_view text) {
   if (auto* mock = req.body.if_contains("mock_response"); mock && mock->is_string()) {
     req.mock_response = std::string(mock->get_string());
   }
+  if (auto* retries = req.body.if_contains("num_retries"); retries && retries->is_int64() &&
+                                                           retries->get_int64() >= 0) {
+    req.num_retries = retries->get_int64();
+  }
   if (route == ApiRoute::kChatCompletions) {
     auto* messages = req.body.if_contains("messages");
     if (messages == nullptr || !messages->is_array()) {
@@ -82,6 +86,7 @@ Result<InboundRequest> parse_inbound(ApiRoute route, std::string_view text) {
                          "missing_required_parameter", "prompt");
     }
   }
+  strip_gateway_fields(req.body);
   return req;
 }
 

@@ -21,8 +21,11 @@ struct InboundRequest {
   bool stream = false;
   bool include_usage = false;
   std::optional<std::string> mock_response;  // LiteLLM per-request mock
+  std::optional<int64_t> num_retries;        // LiteLLM per-request override
 };
 
+// Parses and validates; LiteLLM control fields are read, then removed from
+// the body so no upstream ever sees them.
 Result<InboundRequest> parse_inbound(ApiRoute route, std::string_view body);
 
 // Removes fields only the gateway understands (LiteLLM control fields) so

@@ -100,7 +100,7 @@ struct RoutingStrategyArgs {
 struct RouterSettings {
   RoutingStrategy routing_strategy = RoutingStrategy::kSimpleShuffle;
   RoutingStrategyArgs routing_strategy_args;
-  int64_t num_retries = 0;
+  std::optional<int64_t> num_retries;  // unset: litellm_settings.num_retries, else 0
   double retry_after = 0;
   std::optional<double> timeout;
   std::optional<double> stream_timeout;

@@ -149,7 +149,7 @@ std::string dump_config(const Config& c) {
     }
     out << YAML::EndMap;
   }
-  kv(out, "num_retries", r.num_retries);
+  kv_opt(out, "num_retries", r.num_retries);
   kv(out, "retry_after", r.retry_after);
   kv_opt(out, "timeout", r.timeout);
   kv_opt(out, "stream_timeout", r.stream_timeout);

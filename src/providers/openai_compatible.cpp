@@ -1,35 +1,45 @@
 #include "providers/openai_compatible.h"
 
+#include <vector>
+
 namespace switchyard {
 
 UpstreamRequest build_openai_request(const DeploymentRuntime& deployment,
                                      InboundRequest& request) {
   const LitellmParams& params = deployment.config->params;
   auto& body = request.body;
-  strip_gateway_fields(body);
   body["model"] = params.model_id;
-  // Deployment params are defaults; what the client sent wins.
+  // Deployment params are defaults; what the client sent wins. Keys added
+  // here are removed again after serialising.
+  std::vector<std::string_view> added;
   for (const auto& item : params.extra_body) {
-    if (!body.contains(item.key())) body[item.key()] = item.value();
+    if (!body.contains(item.key())) {
+      body[item.key()] = item.value();
+      added.push_back(item.key());
+    }
   }
   if (params.max_tokens && request.route != ApiRoute::kEmbeddings &&
       !body.contains("max_tokens") && !body.contains("max_completion_tokens")) {
     body["max_tokens"] = *params.max_tokens;
+    added.emplace_back("max_tokens");
   }
 
   UpstreamRequest out;
   out.method = http::verb::post;
-  out.target = deployment.endpoint.base_path + api_route_suffix(request.route);
+  out.target = deployment.path_prefix + api_route_suffix(request.route) + deployment.query;
   out.headers.emplace_back("content-type", "application/json");
   out.headers.emplace_back("accept", request.stream ? "text/event-stream" : "application/json");
-  if (!deployment.authorization.empty()) {
-    out.headers.emplace_back("authorization", deployment.authorization);
+  if (!deployment.auth_header_name.empty()) {
+    out.headers.emplace_back(deployment.auth_header_name, deployment.auth_header_value);
   }
   if (!params.organization.empty()) {
     out.headers.emplace_back("openai-organization", params.organization);
   }
   for (const auto& [name, value] : params.extra_headers) out.headers.emplace_back(name, value);
   out.body = boost::json::serialize(body);
+
+  for (auto key : added) body.erase(key);
+  body["model"] = request.model;
   return out;
 }
 

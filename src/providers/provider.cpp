@@ -54,8 +54,16 @@ ProviderInfo provider_info(const std::string& provider) {
     info.append_v1 = true;
     return info;
   }
-  static constexpr std::array<std::string_view, 9> kLater = {
-      "anthropic", "azure", "azure_ai", "bedrock", "bedrock_converse",
+  if (provider == "azure") {
+    info.kind = ProviderKind::kAzure;
+    info.api_key_env = "AZURE_API_KEY";
+    info.api_base_env = "AZURE_API_BASE";
+    info.api_version_env = "AZURE_API_VERSION";
+    info.api_base_required = true;
+    return info;
+  }
+  static constexpr std::array<std::string_view, 8> kLater = {
+      "anthropic", "azure_ai", "bedrock", "bedrock_converse",
       "vertex_ai", "gemini", "cohere", "sagemaker"};
   for (auto name : kLater) {
     if (provider == name) {

@@ -3,8 +3,13 @@
 #include <algorithm>
 #include <random>
 
+#include "routing/price_table.h"
+
 namespace switchyard {
 namespace {
+// Azure's current GA data-plane version; deployments may pin their own.
+constexpr const char* kDefaultAzureApiVersion = "2024-10-21";
+
 std::chrono::milliseconds seconds_to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
 }
@@ -12,6 +17,7 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
 
 std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<const Config>& config,
                                                           const EnvLookup& env,
+                                                          DeploymentStates& states,
                                                           std::vector<std::string>& warnings) {
   auto registry = std::shared_ptr<ModelRegistry>(new ModelRegistry());
   registry->config_ = config;
@@ -24,6 +30,19 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
     const std::string where = "model_list[" + std::to_string(i) + "] (" + d.model_name + ")";
     auto rt = std::make_unique<DeploymentRuntime>();
     rt->config = &d;
+    rt->state = &states.get(d.info.id);
+    rt->input_cost_per_token = d.params.input_cost_per_token
+                                   ? d.params.input_cost_per_token
+                                   : d.info.input_cost_per_token;
+    rt->output_cost_per_token = d.params.output_cost_per_token
+                                    ? d.params.output_cost_per_token
+                                    : d.info.output_cost_per_token;
+    if (!rt->input_cost_per_token && !rt->output_cost_per_token) {
+      if (auto price = builtin_price(d.params.model_id)) {
+        rt->input_cost_per_token = price->input_per_token;
+        rt->output_cost_per_token = price->output_per_token;
+      }
+    }
     const ProviderInfo info = provider_info(d.params.provider);
     rt->kind = info.kind;
     rt->timeout = seconds_to_ms(d.params.timeout.value_or(default_timeout));
@@ -40,8 +59,11 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
 
     switch (info.kind) {
       case ProviderKind::kMock: break;
-      case ProviderKind::kOpenAICompatible: {
-        std::string base = d.params.api_base.empty() ? info.default_api_base : d.params.api_base;
+      case ProviderKind::kOpenAICompatible:
+      case ProviderKind::kAzure: {
+        std::string base = d.params.api_base;
+        if (base.empty() && !info.api_base_env.empty()) base = env(info.api_base_env).value_or("");
+        if (base.empty()) base = info.default_api_base;
         if (base.empty()) {
           rt->unavailable_reason = "provider '" + d.params.provider + "' needs api_base";
           break;
@@ -59,7 +81,21 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
         }
         std::string key = d.params.api_key.reveal();
         if (key.empty() && !info.api_key_env.empty()) key = env(info.api_key_env).value_or("");
-        if (!key.empty()) rt->authorization = "Bearer " + key;
+        rt->path_prefix = rt->endpoint.base_path;
+        if (info.kind == ProviderKind::kAzure) {
+          // https://{resource}.openai.azure.com/openai/deployments/{id}/chat/completions?api-version=
+          std::string version = d.params.api_version;
+          if (version.empty()) version = env(info.api_version_env).value_or(kDefaultAzureApiVersion);
+          rt->path_prefix += "/openai/deployments/" + d.params.model_id;
+          rt->query = "?api-version=" + version;
+          if (!key.empty()) {
+            rt->auth_header_name = "api-key";
+            rt->auth_header_value = key;
+          }
+        } else if (!key.empty()) {
+          rt->auth_header_name = "authorization";
+          rt->auth_header_value = "Bearer " + key;
+        }
         break;
       }
       case ProviderKind::kNotYetSupported:
@@ -109,18 +145,6 @@ const ModelGroup* ModelRegistry::find(std::string_view name) const {
   auto alias = aliases_.find(std::string(name));
   if (alias != aliases_.end()) return &groups_.at(alias->second);
   return nullptr;
-}
-
-const DeploymentRuntime* ModelRegistry::pick(const ModelGroup& group) const {
-  if (group.deployments.size() == 1) return group.deployments.front();
-  const double total = group.cumulative_weights.empty() ? 0 : group.cumulative_weights.back();
-  if (total <= 0) return group.deployments.front();  // none usable: report the first's reason
-  thread_local std::minstd_rand rng{std::random_device{}()};
-  std::uniform_real_distribution<double> dist(0, total);
-  const double r = dist(rng);
-  auto it = std::upper_bound(group.cumulative_weights.begin(), group.cumulative_weights.end(), r);
-  size_t index = static_cast<size_t>(it - group.cumulative_weights.begin());
-  return group.deployments[std::min(index, group.deployments.size() - 1)];
 }
 
 std::string ModelRegistry::available_names() const {

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "config/loader.h"
 #include "providers/provider.h"
+#include "routing/deployment_state.h"
 #include "upstream/http_client.h"
 
 namespace switchyard {
@@ -21,10 +22,20 @@ struct DeploymentRuntime {
   ProviderKind kind = ProviderKind::kUnknown;
   std::string unavailable_reason;  // why requests to it fail (unsupported provider, bad base)
   UpstreamEndpoint endpoint;
-  std::string authorization;  // "Bearer <key>", or empty
+  // Credential header sent upstream ("authorization: Bearer …" or Azure's
+  // "api-key: …"); empty name = none.
+  std::string auth_header_name;
+  std::string auth_header_value;
+  // Request target = path_prefix + route suffix ("/chat/completions") + query.
+  std::string path_prefix;
+  std::string query;
   std::chrono::milliseconds timeout{600000};
   std::chrono::milliseconds stream_timeout{600000};
   double weight = 1;
+  // Price per token from config, else the built-in table; nullopt = unknown.
+  std::optional<double> input_cost_per_token;
+  std::optional<double> output_cost_per_token;
+  DeploymentState* state = nullptr;  // owned by GatewayState's DeploymentStates
 
   const std::string& id() const { return config->info.id; }
   bool usable() const { return unavailable_reason.empty(); }
@@ -40,13 +51,11 @@ class ModelRegistry {
  public:
   // `warnings` receives one line per deployment that cannot serve requests.
   static std::shared_ptr<const ModelRegistry> build(const std::shared_ptr<const Config>& config,
-                                                    const EnvLookup& env,
+                                                    const EnvLookup& env, DeploymentStates& states,
                                                     std::vector<std::string>& warnings);
 
   const Config& config() const { return *config_; }
   const ModelGroup* find(std::string_view name) const;
-  // simple-shuffle: random pick weighted by `weight`, else rpm, else tpm.
-  const DeploymentRuntime* pick(const ModelGroup& group) const;
   const std::vector<std::string>& group_names() const { return group_names_; }
   std::string available_names() const;  // "a, b, c" for error messages
   size_t usable_deployments() const;

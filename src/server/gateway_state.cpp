@@ -3,10 +3,13 @@
 namespace switchyard {
 
 std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config,
-                                              const EnvLookup& env,
+                                              const EnvLookup& env, DeploymentStates& states,
                                               std::vector<std::string>& warnings) {
   auto snapshot = std::make_shared<Snapshot>();
-  snapshot->registry = ModelRegistry::build(config, env, warnings);
+  snapshot->registry = ModelRegistry::build(config, env, states, warnings);
+  snapshot->selection = selection_policy(config->router_settings);
+  snapshot->num_retries = config->router_settings.num_retries.value_or(
+      config->litellm_settings.num_retries.value_or(0));
   if (!config->general_settings.master_key.empty()) {
     snapshot->master_key = digest_key(config->general_settings.master_key.reveal());
   }

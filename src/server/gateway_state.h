@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "routing/model_registry.h"
+#include "routing/selector.h"
 #include "server/auth.h"
 #include "telemetry/log.h"
 #include "telemetry/metrics.h"
@@ -18,16 +19,22 @@ struct Snapshot {
   std::shared_ptr<const ModelRegistry> registry;
   std::optional<KeyDigest> master_key;  // nullopt: open mode
   size_t max_body_bytes = size_t{10} * 1024 * 1024;
+  SelectionPolicy selection;
+  int64_t num_retries = 0;
 };
 
 std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config,
-                                              const EnvLookup& env,
+                                              const EnvLookup& env, DeploymentStates& states,
                                               std::vector<std::string>& warnings);
 
 class GatewayState {
  public:
-  GatewayState(std::shared_ptr<const Snapshot> snapshot, size_t worker_count, bool access_log)
-      : snapshot_(std::move(snapshot)), metrics_(worker_count), access_log_(access_log) {}
+  GatewayState(std::shared_ptr<DeploymentStates> states, std::shared_ptr<const Snapshot> snapshot,
+               size_t worker_count, bool access_log)
+      : states_(std::move(states)),
+        snapshot_(std::move(snapshot)),
+        metrics_(worker_count),
+        access_log_(access_log) {}
 
   std::shared_ptr<const Snapshot> snapshot() const {
     return snapshot_.load(std::memory_order_acquire);
@@ -41,6 +48,7 @@ class GatewayState {
   void start_draining() { draining_.store(true); }
 
  private:
+  std::shared_ptr<DeploymentStates> states_;  // outlives every snapshot that points into it
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   Metrics metrics_;
   AccessLog access_log_;

@@ -2,10 +2,12 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <random>
 
 #include "api/sse.h"
 #include "providers/mock.h"
 #include "providers/openai_compatible.h"
+#include "routing/selector.h"
 
 namespace switchyard {
 namespace {
@@ -16,12 +18,44 @@ constexpr std::string_view kJsonContentType = "application/json";
 
 // Upper bound on a buffered (non-streaming) upstream response.
 constexpr size_t kMaxUpstreamBody = size_t{64} * 1024 * 1024;
+// Backoff between retries: base doubling per attempt, with jitter, capped.
+constexpr std::chrono::milliseconds kBackoffBase{50};
+constexpr std::chrono::milliseconds kBackoffCap{5000};
+// An upstream retry-after longer than this is not waited out in-request.
+constexpr std::chrono::milliseconds kMaxRetryAfterWait{10000};
 
 HeaderList proxied_headers(const RequestContext& ctx) {
   HeaderList headers = ctx.response_headers();
   headers.emplace_back("x-litellm-model-id", ctx.deployment_id);
   headers.emplace_back("x-litellm-model-group", ctx.model_group);
+  headers.emplace_back("x-litellm-attempted-retries", std::to_string(ctx.attempted_retries));
+  headers.emplace_back("x-litellm-attempted-fallbacks", std::to_string(ctx.attempted_fallbacks));
   return headers;
+}
+
+// Why an attempt failed, as far as retries and fallbacks care.
+enum class FailureClass { kNone, kRetryable, kFinal };
+enum class FallbackKind { kGeneric, kContextWindow, kContentPolicy };
+
+// Outcome of one attempt against one deployment. Either the answer went to
+// the client (delivered), the client left, or nothing was sent and `error`
+// says what would be.
+struct Attempt {
+  bool delivered = false;
+  bool client_gone = false;
+  FailureClass failure = FailureClass::kNone;
+  FallbackKind fallback = FallbackKind::kGeneric;
+  bool cooldown_now = false;  // 429: take the deployment out at once
+  std::chrono::milliseconds retry_after{0};
+  Error error;
+};
+
+std::chrono::milliseconds parse_retry_after(const std::string& value) {
+  if (value.empty()) return std::chrono::milliseconds(0);
+  char* end = nullptr;
+  const double seconds = std::strtod(value.c_str(), &end);
+  if (end == value.c_str() || seconds < 0) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
 // Turns an upstream HTTP error into our Error, keeping the upstream's own
@@ -43,13 +77,16 @@ Error upstream_status_error(int status, const std::string& body, const std::stri
         boost::json::object out_inner;
         out_inner["message"] = msg->get_string();
         auto* type = e.if_contains("type");
-        out_inner["type"] = type && type->is_string() ? *type : boost::json::value(error_type(error));
+        out_inner["type"] =
+            type && type->is_string() ? *type : boost::json::value(error_type(error));
         auto* param = e.if_contains("param");
         out_inner["param"] = param ? *param : boost::json::value(nullptr);
         auto* code = e.if_contains("code");
         out_inner["code"] = code ? *code : boost::json::value(nullptr);
+        if (code && code->is_string()) error.code = std::string(code->get_string());
         error.message = std::string(msg->get_string());
-        error.upstream_body_error = boost::json::serialize(boost::json::object{{"error", out_inner}});
+        error.upstream_body_error =
+            boost::json::serialize(boost::json::object{{"error", out_inner}});
         return error;
       }
       error.message = "Upstream returned HTTP " + std::to_string(status);
@@ -69,30 +106,70 @@ Error upstream_status_error(int status, const std::string& body, const std::stri
   return error;
 }
 
-Error failure_error(UpstreamFailure failure, const DeploymentRuntime& d, bool streaming) {
+bool contains_lower(const std::string& text, std::string_view needle) {
+  std::string lower(text.size(), '\0');
+  std::transform(text.begin(), text.end(), lower.begin(), ::tolower);
+  return lower.find(needle) != std::string::npos;
+}
+
+// Which errors may be retried (issue: never a 4xx other than 408/409/429),
+// and which select a special fallback list.
+Attempt classify_status(int status, Error error) {
+  Attempt a;
+  a.retry_after = parse_retry_after(error.retry_after);
+  a.error = std::move(error);
+  const std::string code = a.error.code.value_or("");
+  if (status == 429 || status == 408 || status == 409 || status >= 500) {
+    a.failure = FailureClass::kRetryable;
+    a.cooldown_now = status == 429;
+  } else {
+    a.failure = FailureClass::kFinal;
+  }
+  if (code == "context_length_exceeded" || contains_lower(a.error.message, "context length") ||
+      contains_lower(a.error.message, "context window") ||
+      contains_lower(a.error.message, "maximum context")) {
+    a.fallback = FallbackKind::kContextWindow;
+  } else if (code == "content_filter" || code == "content_policy_violation" ||
+             contains_lower(a.error.message, "content management policy")) {
+    a.fallback = FallbackKind::kContentPolicy;
+  }
+  return a;
+}
+
+Attempt failure_attempt(UpstreamFailure failure, const DeploymentRuntime& d, bool streaming) {
+  Attempt a;
+  a.failure = FailureClass::kRetryable;
   const std::string where = " (deployment " + d.id() + ")";
   switch (failure) {
     case UpstreamFailure::kTimeout:
-      return Error::make(ErrorKind::kUpstreamTimeout,
-                         std::string(streaming ? "Upstream stream timed out" :
-                                                 "Upstream request timed out") + where,
-                         "upstream_timeout");
+      a.error = Error::make(ErrorKind::kUpstreamTimeout,
+                            std::string(streaming ? "Upstream stream timed out"
+                                                  : "Upstream request timed out") +
+                                where,
+                            "upstream_timeout");
+      break;
     case UpstreamFailure::kConnect:
-      return Error::make(ErrorKind::kUpstreamUnreachable, "Cannot connect to upstream" + where,
-                         "upstream_unreachable");
+      a.error = Error::make(ErrorKind::kUpstreamUnreachable, "Cannot connect to upstream" + where,
+                            "upstream_unreachable");
+      break;
     case UpstreamFailure::kReset:
-      return Error::make(ErrorKind::kUpstreamUnreachable,
-                         "Upstream closed the connection before completing the response" + where,
-                         "upstream_unreachable");
+      a.error = Error::make(ErrorKind::kUpstreamUnreachable,
+                            "Upstream closed the connection before completing the response" +
+                                where,
+                            "upstream_unreachable");
+      break;
     case UpstreamFailure::kInvalid:
-      return Error::make(ErrorKind::kUpstreamInvalid,
-                         "Upstream sent a response that is not valid HTTP" + where,
-                         "upstream_invalid_response");
+      a.error = Error::make(ErrorKind::kUpstreamInvalid,
+                            "Upstream sent a response that is not valid HTTP" + where,
+                            "upstream_invalid_response");
+      break;
     case UpstreamFailure::kCancelled:
     case UpstreamFailure::kNone:
+      a.client_gone = true;
+      a.failure = FailureClass::kNone;
       break;
   }
-  return Error::make(ErrorKind::kInternal, "Upstream exchange aborted" + where, "cancelled");
+  return a;
 }
 
 awaitable<void> sleep_for(std::chrono::milliseconds duration) {
@@ -100,12 +177,18 @@ awaitable<void> sleep_for(std::chrono::milliseconds duration) {
   co_await timer.async_wait(use_nothrow);
 }
 
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
 // --- mock provider ---------------------------------------------------------
 
-awaitable<void> answer_with_mock(const DeploymentRuntime& deployment, InboundRequest& request,
-                                 ClientConnection& client, RequestContext& ctx, bool keep_alive) {
+awaitable<Attempt> attempt_mock(const DeploymentRuntime& deployment, InboundRequest& request,
+                                ClientConnection& client, RequestContext& ctx, bool keep_alive) {
   const LitellmParams& params = deployment.config->params;
   const auto upstream_start = Clock::now();
+  Attempt done;
+  done.delivered = true;
   if (params.mock_latency_ms > 0) {
     co_await sleep_for(std::chrono::milliseconds(params.mock_latency_ms));
   }
@@ -115,145 +198,306 @@ awaitable<void> answer_with_mock(const DeploymentRuntime& deployment, InboundReq
       mock_answer(request, params.model_id, content, params.mock_stream_chunks, ctx.call_id);
   ctx.usage = answer.usage;
   ctx.upstream_wait += Clock::now() - upstream_start;
+  ctx.first_token_ms = ms_since(upstream_start);
   ctx.status = 200;
   if (!request.stream) {
     co_await client.send(200, kJsonContentType, answer.body, proxied_headers(ctx), keep_alive);
-    co_return;
+    co_return done;
   }
-  if (!co_await client.begin_stream(200, proxied_headers(ctx), keep_alive)) co_return;
+  if (!co_await client.begin_stream(200, proxied_headers(ctx), keep_alive)) co_return done;
   for (size_t i = 0; i < answer.events.size(); ++i) {
     if (i > 0 && params.mock_chunk_interval_ms > 0) {
       const auto pause_start = Clock::now();
       co_await sleep_for(std::chrono::milliseconds(params.mock_chunk_interval_ms));
       ctx.upstream_wait += Clock::now() - pause_start;
     }
-    if (!co_await client.stream_chunk(answer.events[i])) co_return;
+    if (!co_await client.stream_chunk(answer.events[i])) co_return done;
   }
   co_await client.end_stream();
+  co_return done;
 }
 
 // --- OpenAI-compatible upstream ---------------------------------------------
 
-awaitable<void> answer_from_upstream(Worker& worker, const DeploymentRuntime& deployment,
-                                     InboundRequest& request, ClientConnection& client,
-                                     RequestContext& ctx, bool keep_alive) {
+awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& deployment,
+                                    InboundRequest& request, ClientConnection& client,
+                                    RequestContext& ctx, bool keep_alive) {
   UpstreamRequest upstream_request = build_openai_request(deployment, request);
   UpstreamCall call(*worker.pool, deployment.endpoint);
   ctx.on_client_gone = [&call] { call.cancel(); };
+  struct ClearHook {
+    RequestContext& ctx;
+    ~ClearHook() { ctx.on_client_gone = nullptr; }
+  } clear_hook{ctx};
 
   const auto upstream_start = Clock::now();
   const auto total_deadline = upstream_start + deployment.timeout;
   const auto first_byte_deadline =
       request.stream ? std::min(total_deadline, upstream_start + deployment.stream_timeout)
                      : total_deadline;
-  auto record_failure = [&](UpstreamFailure failure) {
-    worker.metrics.record_upstream_error(deployment.id(), upstream_failure_name(failure));
+  auto count_failure = [&](std::string_view kind) {
+    worker.metrics.record_upstream_error(deployment.id(), kind);
   };
 
   UpstreamFailure failure = co_await call.start(upstream_request, first_byte_deadline);
   if (failure != UpstreamFailure::kNone) {
     ctx.upstream_wait += Clock::now() - upstream_start;
-    if (failure == UpstreamFailure::kCancelled) co_return;  // client left
-    record_failure(failure);
-    co_await send_error(client, ctx, failure_error(failure, deployment, false), keep_alive);
-    co_return;
+    if (failure != UpstreamFailure::kCancelled) count_failure(upstream_failure_name(failure));
+    co_return failure_attempt(failure, deployment, request.stream);
   }
 
   const int status = call.status();
-  const bool event_stream = call.header("content-type").find("text/event-stream") !=
-                            std::string::npos;
+  const bool event_stream =
+      call.header("content-type").find("text/event-stream") != std::string::npos;
   if (status != 200 || !request.stream || !event_stream) {
     std::string body;
     failure = co_await call.read_all(body, total_deadline, kMaxUpstreamBody);
     ctx.upstream_wait += Clock::now() - upstream_start;
     if (failure != UpstreamFailure::kNone) {
-      if (failure == UpstreamFailure::kCancelled) co_return;
-      record_failure(failure);
-      co_await send_error(client, ctx, failure_error(failure, deployment, false), keep_alive);
-      co_return;
+      if (failure != UpstreamFailure::kCancelled) count_failure(upstream_failure_name(failure));
+      co_return failure_attempt(failure, deployment, false);
     }
     call.finish();
     if (status < 200 || status >= 300) {
-      worker.metrics.record_upstream_error(
-          deployment.id(), status == 429 ? "status_429" : (status >= 500 ? "status_5xx" : "status_4xx"));
-      co_await send_error(client, ctx,
-                          upstream_status_error(status, body, call.header("retry-after")),
-                          keep_alive);
-      co_return;
+      count_failure(status == 429 ? "status_429" : (status >= 500 ? "status_5xx" : "status_4xx"));
+      co_return classify_status(status,
+                                upstream_status_error(status, body, call.header("retry-after")));
     }
     boost::json::error_code ec;
     auto parsed = boost::json::parse(body, ec);
     if (ec || !parsed.is_object()) {
-      record_failure(UpstreamFailure::kInvalid);
-      co_await send_error(client, ctx,
-                          Error::make(ErrorKind::kUpstreamInvalid,
-                                      "Upstream returned a body that is not a JSON object "
-                                      "(deployment " + deployment.id() + ")",
-                                      "upstream_invalid_response"),
-                          keep_alive);
-      co_return;
+      count_failure(upstream_failure_name(UpstreamFailure::kInvalid));
+      Attempt a;
+      a.failure = FailureClass::kRetryable;
+      a.error = Error::make(ErrorKind::kUpstreamInvalid,
+                            "Upstream returned a body that is not a JSON object (deployment " +
+                                deployment.id() + ")",
+                            "upstream_invalid_response");
+      co_return a;
     }
     ctx.usage = usage_from(parsed.as_object());
+    ctx.first_token_ms = ms_since(upstream_start);
     ctx.status = status;
     // The upstream's bytes go back unchanged: nothing to re-serialize.
     co_await client.send(status, kJsonContentType, body, proxied_headers(ctx), keep_alive);
-    co_return;
+    Attempt done;
+    done.delivered = true;
+    co_return done;
   }
 
-  // Streaming: forward every piece as soon as it arrives.
-  ctx.upstream_wait += Clock::now() - upstream_start;
-  ctx.status = 200;
-  if (!co_await client.begin_stream(200, proxied_headers(ctx), keep_alive)) {
-    call.cancel();
-    co_return;
-  }
+  // Streaming. Nothing is sent to the client until the first piece of body
+  // arrives, so a stream that fails before that can still be retried.
   SseObserver observer;
   std::string piece;
-  bool first_piece = true;
-  while (!call.body_done()) {
-    piece.clear();
-    const auto wait_start = Clock::now();
-    // Before the first byte: stream_timeout; afterwards each gap may last
-    // up to the deployment timeout.
-    const auto deadline = first_piece ? first_byte_deadline : Clock::now() + deployment.timeout;
-    failure = co_await call.read_some(piece, deadline);
-    ctx.upstream_wait += Clock::now() - wait_start;
-    if (failure != UpstreamFailure::kNone) {
-      if (failure == UpstreamFailure::kCancelled) co_return;
-      record_failure(failure);
-      worker.metrics.record_upstream_error(deployment.id(), "stream_interrupted");
-      Error error = failure_error(failure, deployment, true);
-      error.message = "Upstream stream interrupted: " + error.message;
-      ctx.error_code = error.code.value_or("");
-      // Tell the client in-band, then end the response so it never hangs.
-      if (co_await client.stream_chunk(sse_event(error_body(error)))) {
-        co_await client.end_stream();
-      }
-      ctx.usage = observer.usage();
-      co_return;
-    }
-    first_piece = false;
+  failure = co_await call.read_some(piece, first_byte_deadline);
+  ctx.upstream_wait += Clock::now() - upstream_start;
+  if (failure != UpstreamFailure::kNone) {
+    if (failure != UpstreamFailure::kCancelled) count_failure(upstream_failure_name(failure));
+    co_return failure_attempt(failure, deployment, true);
+  }
+  ctx.first_token_ms = ms_since(upstream_start);
+  ctx.status = 200;
+  Attempt done;
+  done.delivered = true;
+  if (!co_await client.begin_stream(200, proxied_headers(ctx), keep_alive)) {
+    call.cancel();
+    co_return done;
+  }
+  for (;;) {
     observer.feed(piece);
     if (!co_await client.stream_chunk(piece)) {
       call.cancel();  // client went away: stop the upstream generating
       ctx.client_gone = true;
-      co_return;
+      co_return done;
+    }
+    if (call.body_done()) break;
+    piece.clear();
+    const auto wait_start = Clock::now();
+    // After the first byte each gap may last up to the deployment timeout.
+    failure = co_await call.read_some(piece, Clock::now() + deployment.timeout);
+    ctx.upstream_wait += Clock::now() - wait_start;
+    if (failure != UpstreamFailure::kNone) {
+      if (failure == UpstreamFailure::kCancelled) co_return done;
+      count_failure(upstream_failure_name(failure));
+      count_failure("stream_interrupted");
+      Error error = failure_attempt(failure, deployment, true).error;
+      error.message = "Upstream stream interrupted: " + error.message;
+      ctx.error_code = error.code.value_or("");
+      // Already committed: tell the client in-band, then end the response so
+      // it never hangs. No retry after the first byte reached the client.
+      if (co_await client.stream_chunk(sse_event(error_body(error)))) {
+        co_await client.end_stream();
+      }
+      ctx.usage = observer.usage();
+      co_return done;
     }
   }
   call.finish();
   ctx.usage = observer.usage();
   co_await client.end_stream();
+  co_return done;
 }
 
-awaitable<void> dispatch(Worker& worker, const DeploymentRuntime& deployment,
-                         InboundRequest& request, ClientConnection& client, RequestContext& ctx,
-                         bool keep_alive) {
+// Runs one attempt on `deployment`, keeping its live state (in-flight,
+// latency, usage, failures/cooldown) up to date.
+awaitable<Attempt> run_attempt(Worker& worker, const Snapshot& snapshot,
+                               const DeploymentRuntime& deployment, InboundRequest& request,
+                               ClientConnection& client, RequestContext& ctx, bool keep_alive) {
+  DeploymentState& state = *deployment.state;
+  const auto started = Clock::now();
+  state.begin_request();
+  state.count_request(started);
+  // Plain if/else on purpose: GCC 12 mishandles co_await inside ?: (the
+  // result object was corrupted).
+  Attempt attempt;
   if (request.mock_response || deployment.kind == ProviderKind::kMock) {
-    co_await answer_with_mock(deployment, request, client, ctx, keep_alive);
+    attempt = co_await attempt_mock(deployment, request, client, ctx, keep_alive);
   } else {
-    co_await answer_from_upstream(worker, deployment, request, client, ctx, keep_alive);
+    attempt = co_await attempt_upstream(worker, deployment, request, client, ctx, keep_alive);
   }
-  ctx.finished = true;
+  state.end_request();
+  const auto now = Clock::now();
+  if (attempt.delivered) {
+    state.record_success();
+    state.record_latency(ms_since(started), request.stream, ctx.first_token_ms);
+    if (ctx.usage.total_tokens > 0) state.record_usage(ctx.usage.total_tokens, now);
+  } else if (attempt.failure == FailureClass::kRetryable) {
+    const auto& router = snapshot.config->router_settings;
+    auto cooldown = std::chrono::milliseconds(static_cast<int64_t>(router.cooldown_time * 1000));
+    if (attempt.cooldown_now && attempt.retry_after > cooldown) cooldown = attempt.retry_after;
+    if (state.record_failure(now, router.allowed_fails, cooldown, attempt.cooldown_now)) {
+      worker.metrics.count(CounterId::kCooldowns, {deployment.id()});
+    }
+  }
+  co_return attempt;
+}
+
+std::chrono::milliseconds backoff(int retry_index, std::chrono::milliseconds floor,
+                                  std::chrono::milliseconds upstream_hint) {
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  const auto exponential =
+      std::min(kBackoffCap, kBackoffBase * (int64_t{1} << std::min(retry_index, 10)));
+  // Jitter in [50%, 100%] so replicas do not retry in lockstep.
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
+  auto wait = std::chrono::milliseconds(static_cast<int64_t>(exponential.count() * jitter(rng)));
+  wait = std::max(wait, floor);
+  if (upstream_hint > wait && upstream_hint <= kMaxRetryAfterWait) wait = upstream_hint;
+  return wait;
+}
+
+const std::vector<std::string>* fallbacks_for(
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& table,
+    const std::string& group) {
+  const std::vector<std::string>* wildcard = nullptr;
+  for (const auto& [name, targets] : table) {
+    if (name == group) return &targets;
+    if (name == "*") wildcard = &targets;
+  }
+  return wildcard;
+}
+
+Error no_deployment_error(const ModelGroup& group) {
+  Error error = Error::make(ErrorKind::kRateLimited,
+                            "No deployment of model group '" + group.name +
+                                "' is available right now (all cooling down or at their limits)",
+                            "no_available_deployment");
+  const auto until = earliest_cooldown_end(group);
+  const auto now = Clock::now();
+  int64_t seconds = 1;
+  if (until != Clock::time_point::max() && until > now) {
+    seconds = std::max<int64_t>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(until - now).count() + 1);
+  }
+  error.retry_after = std::to_string(seconds);
+  return error;
+}
+
+// Retries within one model group, then its fallbacks, until an attempt
+// delivers or everything has been tried.
+awaitable<void> route_and_answer(Worker& worker, const Snapshot& snapshot,
+                                 const ModelGroup& primary, InboundRequest& request,
+                                 ClientConnection& client, RequestContext& ctx, bool keep_alive) {
+  const ModelRegistry& registry = *snapshot.registry;
+  const auto& router = snapshot.config->router_settings;
+  const int64_t num_retries = request.num_retries.value_or(snapshot.num_retries);
+  const auto retry_floor =
+      std::chrono::milliseconds(static_cast<int64_t>(router.retry_after * 1000));
+
+  std::vector<const ModelGroup*> queue{&primary};
+  std::optional<Attempt> last;
+  std::vector<const DeploymentRuntime*> tried;
+  bool fallbacks_queued = false;
+
+  for (size_t q = 0; q < queue.size(); ++q) {
+    const ModelGroup& group = *queue[q];
+    if (q > 0) {
+      ++ctx.attempted_fallbacks;
+      worker.metrics.count(CounterId::kFallbacks, {primary.name, group.name});
+    }
+    tried.clear();
+    for (int64_t attempt_no = 0; attempt_no <= num_retries; ++attempt_no) {
+      if (attempt_no > 0) {
+        ++ctx.attempted_retries;
+        worker.metrics.count(CounterId::kRetries, {group.name});
+        co_await sleep_for(backoff(static_cast<int>(attempt_no - 1), retry_floor,
+                                   last ? last->retry_after : std::chrono::milliseconds(0)));
+        if (ctx.client_gone) co_return;
+      }
+      const DeploymentRuntime* deployment =
+          select_deployment(group, snapshot.selection, Clock::now(), tried);
+      if (deployment == nullptr) {
+        // After a real upstream failure in this group, that failure is the
+        // more useful answer (it keeps the upstream's status and retry-after).
+        if (!tried.empty()) break;
+        if (group.deployments.size() == 1 && !group.deployments[0]->usable()) {
+          Attempt a;
+          a.failure = FailureClass::kFinal;
+          a.error = Error::make(ErrorKind::kNotImplemented,
+                                group.deployments[0]->unavailable_reason, "provider_not_supported");
+          ctx.model_group = group.name;
+          ctx.deployment_id = group.deployments[0]->id();
+          last = std::move(a);
+        } else {
+          worker.metrics.count(CounterId::kNoDeployment, {group.name});
+          Attempt a;
+          a.failure = FailureClass::kRetryable;
+          a.error = no_deployment_error(group);
+          ctx.model_group = group.name;
+          last = std::move(a);
+        }
+        break;
+      }
+      tried.push_back(deployment);
+      ctx.model_group = group.name;
+      ctx.deployment_id = deployment->id();
+      Attempt attempt =
+          co_await run_attempt(worker, snapshot, *deployment, request, client, ctx, keep_alive);
+      if (attempt.delivered || attempt.client_gone) co_return;
+      const bool retryable = attempt.failure == FailureClass::kRetryable;
+      last = std::move(attempt);
+      if (!retryable) break;
+    }
+
+    // Fallbacks are chosen once, from the primary group's lists, by what the
+    // last failure was.
+    if (!fallbacks_queued && last) {
+      fallbacks_queued = true;
+      const std::vector<std::string>* targets = nullptr;
+      if (last->fallback == FallbackKind::kContextWindow) {
+        targets = fallbacks_for(router.context_window_fallbacks, primary.name);
+      } else if (last->fallback == FallbackKind::kContentPolicy) {
+        targets = fallbacks_for(router.content_policy_fallbacks, primary.name);
+      } else if (last->failure == FailureClass::kRetryable) {
+        targets = fallbacks_for(router.fallbacks, primary.name);
+      }
+      if (targets) {
+        for (const auto& name : *targets) {
+          if (const ModelGroup* g = registry.find(name); g && g != &primary) queue.push_back(g);
+        }
+      }
+    }
+  }
+  if (last) co_await send_error(client, ctx, last->error, keep_alive);
 }
 
 // Resolves when the client disconnects before the answer is complete, and
@@ -264,6 +508,13 @@ awaitable<void> watch_client(ClientConnection& client, RequestContext& ctx) {
     ctx.client_gone = true;
     if (ctx.on_client_gone) ctx.on_client_gone();
   }
+}
+
+awaitable<void> answer(Worker& worker, const Snapshot& snapshot, const ModelGroup& group,
+                       InboundRequest& request, ClientConnection& client, RequestContext& ctx,
+                       bool keep_alive) {
+  co_await route_and_answer(worker, snapshot, group, request, client, ctx, keep_alive);
+  ctx.finished = true;
 }
 
 }  // namespace
@@ -299,21 +550,12 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot, ApiRo
                         keep_alive);
     co_return;
   }
-  const DeploymentRuntime* deployment = registry.pick(*group);
   ctx.model_group = group->name;
-  ctx.deployment_id = deployment->id();
   ctx.proxied = true;
-  if (!deployment->usable() && !request.mock_response) {
-    co_await send_error(client, ctx,
-                        Error::make(ErrorKind::kNotImplemented, deployment->unavailable_reason,
-                                    "provider_not_supported"),
-                        keep_alive);
-    co_return;
-  }
 
   // Race the answer against the client hanging up; whichever ends first
   // stops the other.
-  co_await (dispatch(worker, *deployment, request, client, ctx, keep_alive) ||
+  co_await (answer(worker, snapshot, *group, request, client, ctx, keep_alive) ||
             watch_client(client, ctx));
   if (ctx.client_gone && ctx.status == 0) {
     ctx.status = 499;  // nginx's "client closed request"

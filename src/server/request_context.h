@@ -25,6 +25,9 @@ struct RequestContext {
   bool finished = false;     // the answer is complete (stops the disconnect watcher)
   bool client_gone = false;  // client disconnected before the answer completed
   int status = 0;
+  int attempted_retries = 0;
+  int attempted_fallbacks = 0;
+  double first_token_ms = 0;  // upstream time to the first byte of the answer
   std::string error_code;
   std::function<void()> on_client_gone;  // aborts the upstream exchange
 

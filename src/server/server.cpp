@@ -52,10 +52,11 @@ bool open_acceptor(Worker& worker, const tcp::endpoint& endpoint, error_code& ec
 
 }  // namespace
 
-int run_server(const std::shared_ptr<const Snapshot>& snapshot, const ServeOptions& options) {
+int run_server(std::shared_ptr<DeploymentStates> states,
+               const std::shared_ptr<const Snapshot>& snapshot, const ServeOptions& options) {
   std::signal(SIGPIPE, SIG_IGN);
   const size_t thread_count = std::max<size_t>(1, options.threads);
-  GatewayState state(snapshot, thread_count, options.access_log);
+  GatewayState state(std::move(states), snapshot, thread_count, options.access_log);
   const ServerSettings& settings = snapshot->config->server;
 
   error_code ec;

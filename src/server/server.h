@@ -18,6 +18,7 @@ struct ServeOptions {
 };
 
 // Blocks until shutdown; returns the process exit code.
-int run_server(const std::shared_ptr<const Snapshot>& snapshot, const ServeOptions& options);
+int run_server(std::shared_ptr<DeploymentStates> states,
+               const std::shared_ptr<const Snapshot>& snapshot, const ServeOptions& options);
 
 }  // namespace switchyard

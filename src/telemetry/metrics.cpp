@@ -121,6 +121,38 @@ void MetricsShard::record_request(std::string_view route, std::string_view model
   if (has_overhead) histogram_for(overhead_, route, overhead_buckets()).observe(overhead_seconds);
 }
 
+namespace {
+struct CounterSpec {
+  const char* name;
+  const char* help;
+  std::initializer_list<const char*> labels;
+};
+const CounterSpec& counter_spec(CounterId id) {
+  static const CounterSpec kSpecs[] = {
+      {"switchyard_retries_total", "Retries of a failed upstream attempt, by model group.",
+       {"model_group"}},
+      {"switchyard_fallbacks_total", "Requests moved to a fallback model group.", {"from", "to"}},
+      {"switchyard_deployment_cooldowns_total",
+       "Times a deployment was put into cooldown (allowed_fails exceeded, or 429).",
+       {"deployment"}},
+      {"switchyard_no_available_deployment_total",
+       "Requests refused because every deployment of the group was cooling down or at its limit.",
+       {"model_group"}},
+  };
+  return kSpecs[static_cast<size_t>(id)];
+}
+}  // namespace
+
+void MetricsShard::count(CounterId id, std::initializer_list<std::string_view> label_values) {
+  std::lock_guard lock(mutex_);
+  std::string key;
+  for (auto v : label_values) {
+    if (!key.empty()) key.push_back(kSep);
+    key.append(v);
+  }
+  ++counters_[static_cast<size_t>(id)][key];
+}
+
 void MetricsShard::record_upstream_error(std::string_view deployment, std::string_view kind) {
   std::lock_guard lock(mutex_);
   std::string key(deployment);
@@ -138,8 +170,12 @@ std::string Metrics::render_prometheus() {
   std::map<std::string, uint64_t> upstream_errors;
   std::map<std::string, Histogram, std::less<>> latency;
   std::map<std::string, Histogram, std::less<>> overhead;
+  std::array<std::map<std::string, uint64_t>, static_cast<size_t>(CounterId::kCount)> counters;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex_);
+    for (size_t i = 0; i < counters.size(); ++i) {
+      for (const auto& [k, v] : shard->counters_[i]) counters[i][k] += v;
+    }
     for (const auto& [k, v] : shard->requests_) requests[k] += v;
     for (const auto& [k, v] : shard->upstream_errors_) upstream_errors[k] += v;
     for (const auto& [k, h] : shard->latency_) {
@@ -182,6 +218,26 @@ std::string Metrics::render_prometheus() {
     auto p = split_key(key);
     out += "switchyard_upstream_errors_total{deployment=\"" + escape_label(p[0]) + "\",kind=\"" +
            escape_label(p[1]) + "\"} " + std::to_string(value) + "\n";
+  }
+  for (size_t i = 0; i < counters.size(); ++i) {
+    const auto& spec = counter_spec(static_cast<CounterId>(i));
+    out += std::string("# HELP ") + spec.name + " " + spec.help + "\n# TYPE " + spec.name +
+           " counter\n";
+    for (const auto& [key, value] : counters[i]) {
+      auto values = split_key(key);
+      out += spec.name;
+      out += "{";
+      size_t j = 0;
+      for (const char* label : spec.labels) {
+        if (j > 0) out += ",";
+        out += label;
+        out += "=\"";
+        out += escape_label(j < values.size() ? values[j] : std::string_view());
+        out += "\"";
+        ++j;
+      }
+      out += "} " + std::to_string(value) + "\n";
+    }
   }
   return out;
 }

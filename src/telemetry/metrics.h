@@ -24,8 +24,19 @@ struct Histogram {
   void merge(const Histogram& other);
 };
 
+// Plain labelled counters beyond the core request metrics. Each id has one
+// fixed name, help text and label set (see metrics.cpp).
+enum class CounterId {
+  kRetries,         // switchyard_retries_total{model_group}
+  kFallbacks,       // switchyard_fallbacks_total{from,to}
+  kCooldowns,       // switchyard_deployment_cooldowns_total{deployment}
+  kNoDeployment,    // switchyard_no_available_deployment_total{model_group}
+  kCount,
+};
+
 class MetricsShard {
  public:
+  void count(CounterId id, std::initializer_list<std::string_view> label_values);
   void record_request(std::string_view route, std::string_view model_group,
                       std::string_view deployment, int status, double latency_seconds,
                       double overhead_seconds, bool has_overhead);
@@ -38,6 +49,8 @@ class MetricsShard {
   std::map<std::string, Histogram, std::less<>> latency_;   // by route
   std::map<std::string, Histogram, std::less<>> overhead_;  // by route
   std::unordered_map<std::string, uint64_t> upstream_errors_;
+  std::array<std::unordered_map<std::string, uint64_t>, static_cast<size_t>(CounterId::kCount)>
+      counters_;
   std::string key_scratch_;
 };
 

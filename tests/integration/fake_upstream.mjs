@@ -36,6 +36,8 @@ export const FAKE_USAGE = Object.freeze({ prompt_tokens: 11, completion_tokens: 
 export const FAKE_EMBEDDING = Object.freeze([0.125, -0.5, 0.25, 1, -0.75, 0.0625, 0.5, -1]);
 export const RATELIMIT_MESSAGE = 'Fake upstream rate limit reached for requests';
 export const ERROR500_MESSAGE = 'Fake upstream internal server error';
+export const BADREQUEST_MESSAGE = 'Fake upstream rejects this request';
+export const CONTEXT_WINDOW_MESSAGE = "This model's maximum context length is 8192 tokens";
 export const GARBAGE_BODY = '<html>this is definitely not json';
 export const MIDSTREAM_DROP_PIECES = ['partial', ' answer'];
 
@@ -190,6 +192,16 @@ export async function startFakeUpstream() {
         });
       case 'error500':
         return sendJson(res, 500, errorBody(ERROR500_MESSAGE, 'server_error', null));
+      case 'error503':
+        return sendJson(res, 503, errorBody('Fake upstream overloaded', 'server_error', null));
+      case 'badrequest':
+        return sendJson(res, 400, errorBody(BADREQUEST_MESSAGE, 'invalid_request_error', 'invalid_value'));
+      case 'contextwindow':
+        return sendJson(res, 400, errorBody(CONTEXT_WINDOW_MESSAGE, 'invalid_request_error', 'context_length_exceeded'));
+      case 'ratelimit-short':
+        return sendJson(res, 429, errorBody(RATELIMIT_MESSAGE, 'requests', 'rate_limit_exceeded'), {
+          'retry-after': '1',
+        });
       case 'reset':
         req.socket.destroy();
         return;
