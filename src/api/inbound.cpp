@@ -33,9 +33,13 @@ Result<InboundRequest> parse_inbound(ApiRoute route, std::string_view text) {
     return Error::make(ErrorKind::kInvalidRequest, "Request body must be a JSON object",
                        "invalid_json");
   }
+  return inbound_from_object(route, std::move(parsed.as_object()));
+}
+
+Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object body) {
   InboundRequest req;
   req.route = route;
-  req.body = std::move(parsed.as_object());
+  req.body = std::move(body);
   auto* model = req.body.if_contains("model");
   if (model == nullptr || !model->is_string() || model->get_string().empty()) {
     return Error::make(ErrorKind::kInvalidRequest,

@@ -22,11 +22,17 @@ struct InboundRequest {
   bool include_usage = false;
   std::optional<std::string> mock_response;  // LiteLLM per-request mock
   std::optional<int64_t> num_retries;        // LiteLLM per-request override
+  // Client headers an Anthropic upstream honours (empty when not sent).
+  std::string anthropic_version;
+  std::string anthropic_beta;
 };
 
 // Parses and validates; LiteLLM control fields are read, then removed from
 // the body so no upstream ever sees them.
 Result<InboundRequest> parse_inbound(ApiRoute route, std::string_view body);
+// The same validation for a body that is already a JSON object (e.g. one
+// translated from the Anthropic format).
+Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object body);
 
 // Removes fields only the gateway understands (LiteLLM control fields) so
 // the upstream never sees them.

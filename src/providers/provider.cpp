@@ -54,6 +54,13 @@ ProviderInfo provider_info(const std::string& provider) {
     info.append_v1 = true;
     return info;
   }
+  if (provider == "anthropic") {
+    info.kind = ProviderKind::kAnthropic;
+    info.default_api_base = "https://api.anthropic.com";
+    info.api_key_env = "ANTHROPIC_API_KEY";
+    info.api_base_env = "ANTHROPIC_API_BASE";
+    return info;
+  }
   if (provider == "azure") {
     info.kind = ProviderKind::kAzure;
     info.api_key_env = "AZURE_API_KEY";
@@ -62,9 +69,8 @@ ProviderInfo provider_info(const std::string& provider) {
     info.api_base_required = true;
     return info;
   }
-  static constexpr std::array<std::string_view, 8> kLater = {
-      "anthropic", "azure_ai", "bedrock", "bedrock_converse",
-      "vertex_ai", "gemini", "cohere", "sagemaker"};
+  static constexpr std::array<std::string_view, 7> kLater = {
+      "azure_ai", "bedrock", "bedrock_converse", "vertex_ai", "gemini", "cohere", "sagemaker"};
   for (auto name : kLater) {
     if (provider == name) {
       info.kind = ProviderKind::kNotYetSupported;

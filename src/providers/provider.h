@@ -8,6 +8,7 @@ namespace switchyard {
 enum class ProviderKind {
   kOpenAICompatible,  // openai, hosted_vllm, vllm, ollama(_chat), groq, ... via api_base
   kAzure,             // Azure OpenAI: deployment URLs, api-version, api-key header
+  kAnthropic,         // Anthropic Messages API, translated to and from OpenAI
   kMock,              // built-in deterministic replies (offline quickstart, tests)
   kNotYetSupported,   // known LiteLLM provider whose translation is not built yet
   kUnknown,

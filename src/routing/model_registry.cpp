@@ -60,7 +60,8 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
     switch (info.kind) {
       case ProviderKind::kMock: break;
       case ProviderKind::kOpenAICompatible:
-      case ProviderKind::kAzure: {
+      case ProviderKind::kAzure:
+      case ProviderKind::kAnthropic: {
         std::string base = d.params.api_base;
         if (base.empty() && !info.api_base_env.empty()) base = env(info.api_base_env).value_or("");
         if (base.empty()) base = info.default_api_base;
@@ -82,7 +83,18 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
         std::string key = d.params.api_key.reveal();
         if (key.empty() && !info.api_key_env.empty()) key = env(info.api_key_env).value_or("");
         rt->path_prefix = rt->endpoint.base_path;
-        if (info.kind == ProviderKind::kAzure) {
+        if (info.kind == ProviderKind::kAnthropic) {
+          // LiteLLM accepts the host, ".../v1" or the full ".../v1/messages".
+          const std::string& path = rt->path_prefix;
+          if (path.ends_with("/v1/messages")) {
+          } else if (path.ends_with("/v1")) {
+            rt->path_prefix += "/messages";
+          } else {
+            rt->path_prefix += "/v1/messages";
+          }
+          rt->auth_header_name = "x-api-key";
+          rt->auth_header_value = key;
+        } else if (info.kind == ProviderKind::kAzure) {
           // https://{resource}.openai.azure.com/openai/deployments/{id}/chat/completions?api-version=
           std::string version = d.params.api_version;
           if (version.empty()) version = env(info.api_version_env).value_or(kDefaultAzureApiVersion);

@@ -6,7 +6,7 @@
 
 #include "api/sse.h"
 #include "providers/mock.h"
-#include "providers/openai_compatible.h"
+#include "providers/exchange.h"
 #include "routing/selector.h"
 
 namespace switchyard {
@@ -31,6 +31,55 @@ HeaderList proxied_headers(const RequestContext& ctx) {
   headers.emplace_back("x-litellm-attempted-retries", std::to_string(ctx.attempted_retries));
   headers.emplace_back("x-litellm-attempted-fallbacks", std::to_string(ctx.attempted_fallbacks));
   return headers;
+}
+
+// --- answering in the client's dialect ---------------------------------------
+
+awaitable<bool> deliver_body(ClientConnection& client, RequestContext& ctx,
+                             const std::string& openai_body, bool keep_alive) {
+  if (!ctx.anthropic_client) {
+    co_return co_await client.send(ctx.status, kJsonContentType, openai_body,
+                                   proxied_headers(ctx), keep_alive);
+  }
+  auto converted = ctx.anthropic_client->body(openai_body);
+  if (!converted) {
+    auto [status, body] = ctx.anthropic_client->error(converted.error());
+    ctx.status = status;
+    co_return co_await client.send(status, kJsonContentType, body, proxied_headers(ctx),
+                                   keep_alive);
+  }
+  co_return co_await client.send(ctx.status, kJsonContentType, *converted, proxied_headers(ctx),
+                                 keep_alive);
+}
+
+awaitable<bool> begin_answer_stream(ClientConnection& client, RequestContext& ctx,
+                                    bool keep_alive) {
+  co_return co_await client.begin_stream(200, proxied_headers(ctx), keep_alive);
+}
+
+awaitable<bool> deliver_stream_bytes(ClientConnection& client, RequestContext& ctx,
+                                     std::string_view openai_sse) {
+  if (!ctx.anthropic_client) co_return co_await client.stream_chunk(openai_sse);
+  std::string out;
+  ctx.anthropic_client->stream(openai_sse, out);
+  co_return co_await client.stream_chunk(out);
+}
+
+awaitable<void> end_answer_stream(ClientConnection& client, RequestContext& ctx) {
+  if (ctx.anthropic_client) {
+    std::string out;
+    ctx.anthropic_client->stream_end(out);
+    if (!co_await client.stream_chunk(out)) co_return;
+  }
+  co_await client.end_stream();
+}
+
+// A committed stream that failed: a final error event, then the end.
+awaitable<void> end_answer_stream_with_error(ClientConnection& client, RequestContext& ctx,
+                                             const Error& error) {
+  const std::string event = sse_event(error_body(error));
+  if (!co_await deliver_stream_bytes(client, ctx, event)) co_return;
+  co_await end_answer_stream(client, ctx);
 }
 
 // Why an attempt failed, as far as retries and fallbacks care.
@@ -58,54 +107,6 @@ std::chrono::milliseconds parse_retry_after(const std::string& value) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
-// Turns an upstream HTTP error into our Error, keeping the upstream's own
-// OpenAI-shaped body when it has one.
-Error upstream_status_error(int status, const std::string& body, const std::string& retry_after) {
-  Error error;
-  error.kind = ErrorKind::kUpstreamStatus;
-  error.upstream_status = status;
-  error.retry_after = retry_after;
-  error.code = "upstream_status_" + std::to_string(status);
-  boost::json::error_code ec;
-  auto parsed = boost::json::parse(body, ec);
-  if (!ec && parsed.is_object()) {
-    const auto& obj = parsed.as_object();
-    if (auto* inner = obj.if_contains("error"); inner && inner->is_object()) {
-      const auto& e = inner->as_object();
-      if (auto* msg = e.if_contains("message"); msg && msg->is_string()) {
-        // Normalise to exactly {"error":{message,type,param,code}}.
-        boost::json::object out_inner;
-        out_inner["message"] = msg->get_string();
-        auto* type = e.if_contains("type");
-        out_inner["type"] =
-            type && type->is_string() ? *type : boost::json::value(error_type(error));
-        auto* param = e.if_contains("param");
-        out_inner["param"] = param ? *param : boost::json::value(nullptr);
-        auto* code = e.if_contains("code");
-        out_inner["code"] = code ? *code : boost::json::value(nullptr);
-        if (code && code->is_string()) error.code = std::string(code->get_string());
-        error.message = std::string(msg->get_string());
-        error.upstream_body_error =
-            boost::json::serialize(boost::json::object{{"error", out_inner}});
-        return error;
-      }
-      error.message = "Upstream returned HTTP " + std::to_string(status);
-      return error;
-    }
-    // vLLM-style {"object":"error","message":...}
-    if (auto* msg = obj.if_contains("message"); msg && msg->is_string()) {
-      error.message = std::string(msg->get_string());
-      return error;
-    }
-    if (auto* msg = obj.if_contains("error"); msg && msg->is_string()) {
-      error.message = std::string(msg->get_string());
-      return error;
-    }
-  }
-  error.message = "Upstream returned HTTP " + std::to_string(status);
-  return error;
-}
-
 bool contains_lower(const std::string& text, std::string_view needle) {
   std::string lower(text.size(), '\0');
   std::transform(text.begin(), text.end(), lower.begin(), ::tolower);
@@ -126,6 +127,7 @@ Attempt classify_status(int status, Error error) {
     a.failure = FailureClass::kFinal;
   }
   if (code == "context_length_exceeded" || contains_lower(a.error.message, "context length") ||
+      contains_lower(a.error.message, "prompt is too long") ||
       contains_lower(a.error.message, "context window") ||
       contains_lower(a.error.message, "maximum context")) {
     a.fallback = FallbackKind::kContextWindow;
@@ -201,19 +203,19 @@ awaitable<Attempt> attempt_mock(const DeploymentRuntime& deployment, InboundRequ
   ctx.first_token_ms = ms_since(upstream_start);
   ctx.status = 200;
   if (!request.stream) {
-    co_await client.send(200, kJsonContentType, answer.body, proxied_headers(ctx), keep_alive);
+    co_await deliver_body(client, ctx, answer.body, keep_alive);
     co_return done;
   }
-  if (!co_await client.begin_stream(200, proxied_headers(ctx), keep_alive)) co_return done;
+  if (!co_await begin_answer_stream(client, ctx, keep_alive)) co_return done;
   for (size_t i = 0; i < answer.events.size(); ++i) {
     if (i > 0 && params.mock_chunk_interval_ms > 0) {
       const auto pause_start = Clock::now();
       co_await sleep_for(std::chrono::milliseconds(params.mock_chunk_interval_ms));
       ctx.upstream_wait += Clock::now() - pause_start;
     }
-    if (!co_await client.stream_chunk(answer.events[i])) co_return done;
+    if (!co_await deliver_stream_bytes(client, ctx, answer.events[i])) co_return done;
   }
-  co_await client.end_stream();
+  co_await end_answer_stream(client, ctx);
   co_return done;
 }
 
@@ -222,7 +224,14 @@ awaitable<Attempt> attempt_mock(const DeploymentRuntime& deployment, InboundRequ
 awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& deployment,
                                     InboundRequest& request, ClientConnection& client,
                                     RequestContext& ctx, bool keep_alive) {
-  UpstreamRequest upstream_request = build_openai_request(deployment, request);
+  auto prepared = prepare_exchange(deployment, request, ctx.call_id);
+  if (!prepared) {
+    Attempt a;
+    a.failure = FailureClass::kFinal;
+    a.error = prepared.error();
+    co_return a;
+  }
+  ResponseTranslator& translator = *prepared->translator;
   UpstreamCall call(*worker.pool, deployment.endpoint);
   ctx.on_client_gone = [&call] { call.cancel(); };
   struct ClearHook {
@@ -239,7 +248,7 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
     worker.metrics.record_upstream_error(deployment.id(), kind);
   };
 
-  UpstreamFailure failure = co_await call.start(upstream_request, first_byte_deadline);
+  UpstreamFailure failure = co_await call.start(prepared->request, first_byte_deadline);
   if (failure != UpstreamFailure::kNone) {
     ctx.upstream_wait += Clock::now() - upstream_start;
     if (failure != UpstreamFailure::kCancelled) count_failure(upstream_failure_name(failure));
@@ -261,25 +270,19 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
     if (status < 200 || status >= 300) {
       count_failure(status == 429 ? "status_429" : (status >= 500 ? "status_5xx" : "status_4xx"));
       co_return classify_status(status,
-                                upstream_status_error(status, body, call.header("retry-after")));
+                                translator.error(status, body, call.header("retry-after")));
     }
-    boost::json::error_code ec;
-    auto parsed = boost::json::parse(body, ec);
-    if (ec || !parsed.is_object()) {
+    auto answer = translator.body(std::move(body), ctx.usage);
+    if (!answer) {
       count_failure(upstream_failure_name(UpstreamFailure::kInvalid));
       Attempt a;
       a.failure = FailureClass::kRetryable;
-      a.error = Error::make(ErrorKind::kUpstreamInvalid,
-                            "Upstream returned a body that is not a JSON object (deployment " +
-                                deployment.id() + ")",
-                            "upstream_invalid_response");
+      a.error = answer.error();
       co_return a;
     }
-    ctx.usage = usage_from(parsed.as_object());
     ctx.first_token_ms = ms_since(upstream_start);
     ctx.status = status;
-    // The upstream's bytes go back unchanged: nothing to re-serialize.
-    co_await client.send(status, kJsonContentType, body, proxied_headers(ctx), keep_alive);
+    co_await deliver_body(client, ctx, *answer, keep_alive);
     Attempt done;
     done.delivered = true;
     co_return done;
@@ -287,8 +290,8 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
 
   // Streaming. Nothing is sent to the client until the first piece of body
   // arrives, so a stream that fails before that can still be retried.
-  SseObserver observer;
   std::string piece;
+  std::string translated;
   failure = co_await call.read_some(piece, first_byte_deadline);
   ctx.upstream_wait += Clock::now() - upstream_start;
   if (failure != UpstreamFailure::kNone) {
@@ -299,13 +302,14 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
   ctx.status = 200;
   Attempt done;
   done.delivered = true;
-  if (!co_await client.begin_stream(200, proxied_headers(ctx), keep_alive)) {
+  if (!co_await begin_answer_stream(client, ctx, keep_alive)) {
     call.cancel();
     co_return done;
   }
   for (;;) {
-    observer.feed(piece);
-    if (!co_await client.stream_chunk(piece)) {
+    translated.clear();
+    translator.stream_piece(piece, translated);
+    if (!co_await deliver_stream_bytes(client, ctx, translated)) {
       call.cancel();  // client went away: stop the upstream generating
       ctx.client_gone = true;
       co_return done;
@@ -323,18 +327,19 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
       Error error = failure_attempt(failure, deployment, true).error;
       error.message = "Upstream stream interrupted: " + error.message;
       ctx.error_code = error.code.value_or("");
+      ctx.usage = translator.stream_usage();
       // Already committed: tell the client in-band, then end the response so
       // it never hangs. No retry after the first byte reached the client.
-      if (co_await client.stream_chunk(sse_event(error_body(error)))) {
-        co_await client.end_stream();
-      }
-      ctx.usage = observer.usage();
+      co_await end_answer_stream_with_error(client, ctx, error);
       co_return done;
     }
   }
   call.finish();
-  ctx.usage = observer.usage();
-  co_await client.end_stream();
+  translated.clear();
+  translator.stream_end(translated);
+  ctx.usage = translator.stream_usage();
+  co_await deliver_stream_bytes(client, ctx, translated);
+  co_await end_answer_stream(client, ctx);
   co_return done;
 }
 
@@ -525,13 +530,18 @@ awaitable<void> send_error(ClientConnection& client, RequestContext& ctx, const 
   if (ctx.error_code.empty()) ctx.error_code = error.code.value_or(error_type(error));
   HeaderList headers = ctx.proxied ? proxied_headers(ctx) : ctx.response_headers();
   if (!error.retry_after.empty()) headers.emplace_back("retry-after", error.retry_after);
+  if (ctx.anthropic_client) {
+    auto [status, body] = ctx.anthropic_client->error(error);
+    ctx.status = status;
+    co_await client.send(status, kJsonContentType, body, headers, keep_alive);
+    co_return;
+  }
   co_await client.send(ctx.status, kJsonContentType, error_body(error), headers, keep_alive);
 }
 
-awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot, ApiRoute route,
-                                 std::string_view body, ClientConnection& client,
+awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
+                                 Result<InboundRequest> parsed, ClientConnection& client,
                                  RequestContext& ctx, bool keep_alive) {
-  auto parsed = parse_inbound(route, body);
   if (!parsed) {
     co_await send_error(client, ctx, parsed.error(), keep_alive);
     co_return;

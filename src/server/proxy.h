@@ -9,8 +9,10 @@
 
 namespace switchyard {
 
-awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot, ApiRoute route,
-                                 std::string_view body, ClientConnection& client,
+// `parsed` is the request already parsed (OpenAI format); a parse error is
+// answered as is.
+awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
+                                 Result<InboundRequest> parsed, ClientConnection& client,
                                  RequestContext& ctx, bool keep_alive);
 
 // Sends an OpenAI-shaped error and records it in ctx.

@@ -7,6 +7,7 @@
 #include "api/inbound.h"
 #include "core/asio.h"
 #include "server/client_connection.h"
+#include "server/client_dialect.h"
 
 namespace switchyard {
 
@@ -30,6 +31,8 @@ struct RequestContext {
   double first_token_ms = 0;  // upstream time to the first byte of the answer
   std::string error_code;
   std::function<void()> on_client_gone;  // aborts the upstream exchange
+  // Set when the client speaks the Anthropic Messages format (/v1/messages).
+  std::unique_ptr<AnthropicClientEncoder> anthropic_client;
 
   double overhead_ms() const {
     auto d = Clock::now() - start - upstream_wait;

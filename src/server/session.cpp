@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "providers/anthropic/translate_request.h"
 #include "server/proxy.h"
 #include "server/worker.h"
 
@@ -48,6 +49,7 @@ enum class RouteId {
   kChat,
   kCompletions,
   kEmbeddings,
+  kMessages,
   kUnknown,
 };
 
@@ -73,6 +75,9 @@ RouteMatch match_route(std::string_view path) {
   }
   if (exact({"/v1/embeddings", "/embeddings"})) {
     return {RouteId::kEmbeddings, http::verb::post, "/v1/embeddings", {}};
+  }
+  if (exact({"/v1/messages", "/messages"})) {
+    return {RouteId::kMessages, http::verb::post, "/v1/messages", {}};
   }
   if (exact({"/v1/models", "/models"})) return {RouteId::kModels, http::verb::get, "/v1/models", {}};
   for (std::string_view prefix : {"/v1/models/", "/models/"}) {
@@ -132,6 +137,35 @@ std::string models_list_body(const ModelRegistry& registry) {
   return boost::json::serialize(boost::json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 
+void copy_client_hints(const http::request<http::string_body>& req, InboundRequest& inbound) {
+  inbound.anthropic_version = std::string(req["anthropic-version"]);
+  inbound.anthropic_beta = std::string(req["anthropic-beta"]);
+}
+
+Result<InboundRequest> openai_request(ApiRoute route, const http::request<http::string_body>& req) {
+  auto parsed = parse_inbound(route, req.body());
+  if (parsed) copy_client_hints(req, *parsed);
+  return parsed;
+}
+
+// POST /v1/messages: an Anthropic-format request, translated to the OpenAI
+// format the pipeline speaks (answers are translated back).
+Result<InboundRequest> anthropic_request(const http::request<http::string_body>& req) {
+  boost::json::error_code ec;
+  auto parsed = boost::json::parse(req.body(), ec);
+  if (ec || !parsed.is_object()) {
+    return Error::make(ErrorKind::kInvalidRequest,
+                       ec ? "Request body is not valid JSON: " + ec.message()
+                          : std::string("Request body must be a JSON object"),
+                       "invalid_json");
+  }
+  auto translated = anthropic::anthropic_to_openai_request(parsed.as_object(), "");
+  if (!translated) return translated.error();
+  auto inbound = inbound_from_object(ApiRoute::kChatCompletions, std::move(*translated));
+  if (inbound) copy_client_hints(req, *inbound);
+  return inbound;
+}
+
 awaitable<void> send_json(ClientConnection& client, RequestContext& ctx, int status,
                           const std::string& body, bool keep_alive) {
   ctx.status = status;
@@ -145,6 +179,10 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
   std::string_view path = target.substr(0, target.find('?'));
   RouteMatch route = match_route(path);
   ctx.route = std::string(route.label);
+  // Claude clients get even auth and validation errors in their format.
+  if (route.id == RouteId::kMessages) {
+    ctx.anthropic_client = std::make_unique<AnthropicClientEncoder>("", "msg_" + ctx.call_id);
+  }
 
   if (route.id == RouteId::kUnknown) {
     co_await send_error(client, ctx,
@@ -243,17 +281,24 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
       co_return;
     }
     case RouteId::kChat:
-      co_await handle_inference(worker, snapshot, ApiRoute::kChatCompletions, req.body(), client,
-                                ctx, keep_alive);
+      co_await handle_inference(worker, snapshot, openai_request(ApiRoute::kChatCompletions, req),
+                                client, ctx, keep_alive);
       co_return;
     case RouteId::kCompletions:
-      co_await handle_inference(worker, snapshot, ApiRoute::kCompletions, req.body(), client, ctx,
-                                keep_alive);
+      co_await handle_inference(worker, snapshot, openai_request(ApiRoute::kCompletions, req),
+                                client, ctx, keep_alive);
       co_return;
     case RouteId::kEmbeddings:
-      co_await handle_inference(worker, snapshot, ApiRoute::kEmbeddings, req.body(), client, ctx,
-                                keep_alive);
+      co_await handle_inference(worker, snapshot, openai_request(ApiRoute::kEmbeddings, req),
+                                client, ctx, keep_alive);
       co_return;
+    case RouteId::kMessages: {
+      auto inbound = anthropic_request(req);
+      ctx.anthropic_client = std::make_unique<AnthropicClientEncoder>(
+          inbound ? inbound->model : std::string(), "msg_" + ctx.call_id);
+      co_await handle_inference(worker, snapshot, std::move(inbound), client, ctx, keep_alive);
+      co_return;
+    }
     default: break;
   }
   co_await send_error(client, ctx, Error::make(ErrorKind::kInternal, "unhandled route"),

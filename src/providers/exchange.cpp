@@ -1,0 +1,166 @@
+#include "providers/exchange.h"
+
+#include <boost/json.hpp>
+
+#include "api/sse.h"
+#include "providers/anthropic/stream_translator.h"
+#include "providers/anthropic/translate_request.h"
+#include "providers/anthropic/translate_response.h"
+#include "providers/openai_compatible.h"
+
+namespace switchyard {
+
+Error upstream_status_error(int status, const std::string& body, const std::string& retry_after) {
+  Error error;
+  error.kind = ErrorKind::kUpstreamStatus;
+  error.upstream_status = status;
+  error.retry_after = retry_after;
+  error.code = "upstream_status_" + std::to_string(status);
+  boost::json::error_code ec;
+  auto parsed = boost::json::parse(body, ec);
+  if (!ec && parsed.is_object()) {
+    const auto& obj = parsed.as_object();
+    if (auto* inner = obj.if_contains("error"); inner && inner->is_object()) {
+      const auto& e = inner->as_object();
+      if (auto* msg = e.if_contains("message"); msg && msg->is_string()) {
+        // Normalise to exactly {"error":{message,type,param,code}}.
+        boost::json::object out_inner;
+        out_inner["message"] = msg->get_string();
+        auto* type = e.if_contains("type");
+        out_inner["type"] =
+            type && type->is_string() ? *type : boost::json::value(error_type(error));
+        auto* param = e.if_contains("param");
+        out_inner["param"] = param ? *param : boost::json::value(nullptr);
+        auto* code = e.if_contains("code");
+        out_inner["code"] = code ? *code : boost::json::value(nullptr);
+        if (code && code->is_string()) error.code = std::string(code->get_string());
+        error.message = std::string(msg->get_string());
+        error.upstream_body_error =
+            boost::json::serialize(boost::json::object{{"error", out_inner}});
+        return error;
+      }
+      error.message = "Upstream returned HTTP " + std::to_string(status);
+      return error;
+    }
+    // vLLM-style {"object":"error","message":...}
+    if (auto* msg = obj.if_contains("message"); msg && msg->is_string()) {
+      error.message = std::string(msg->get_string());
+      return error;
+    }
+    if (auto* msg = obj.if_contains("error"); msg && msg->is_string()) {
+      error.message = std::string(msg->get_string());
+      return error;
+    }
+  }
+  error.message = "Upstream returned HTTP " + std::to_string(status);
+  return error;
+}
+
+namespace {
+
+Error invalid_upstream_body(const DeploymentRuntime& deployment) {
+  return Error::make(ErrorKind::kUpstreamInvalid,
+                     "Upstream returned a body that is not a JSON object (deployment " +
+                         deployment.id() + ")",
+                     "upstream_invalid_response");
+}
+
+// OpenAI-compatible answers are already in the right format.
+class PassthroughTranslator final : public ResponseTranslator {
+ public:
+  explicit PassthroughTranslator(const DeploymentRuntime& deployment) : deployment_(deployment) {}
+  bool passthrough() const override { return true; }
+  Result<std::string> body(std::string upstream_body, TokenUsage& usage) override {
+    boost::json::error_code ec;
+    auto parsed = boost::json::parse(upstream_body, ec);
+    if (ec || !parsed.is_object()) return invalid_upstream_body(deployment_);
+    usage = usage_from(parsed.as_object());
+    return upstream_body;
+  }
+  Error error(int status, const std::string& body, const std::string& retry_after) override {
+    return upstream_status_error(status, body, retry_after);
+  }
+  void stream_piece(std::string_view in, std::string& out) override {
+    observer_.feed(in);
+    out.append(in);
+  }
+  void stream_end(std::string&) override {}
+  TokenUsage stream_usage() const override { return observer_.usage(); }
+  SseObserver& observer() { return observer_; }
+
+ private:
+  const DeploymentRuntime& deployment_;
+  SseObserver observer_;
+};
+
+class AnthropicTranslator final : public ResponseTranslator {
+ public:
+  AnthropicTranslator(const DeploymentRuntime& deployment, const InboundRequest& request,
+                      std::string call_id)
+      : deployment_(deployment),
+        model_(request.model),
+        call_id_(std::move(call_id)),
+        stream_(request.model, "chatcmpl-" + call_id_, request.include_usage) {}
+
+  Result<std::string> body(std::string upstream_body, TokenUsage& usage) override {
+    boost::json::error_code ec;
+    auto parsed = boost::json::parse(upstream_body, ec);
+    if (ec || !parsed.is_object()) return invalid_upstream_body(deployment_);
+    auto openai = anthropic::anthropic_to_openai_response(parsed.as_object(), model_,
+                                                          "chatcmpl-" + call_id_);
+    usage = usage_from(openai);
+    return boost::json::serialize(openai);
+  }
+  Error error(int status, const std::string& body, const std::string& retry_after) override {
+    auto translated = anthropic::anthropic_error_to_openai(std::string_view(body), status);
+    return upstream_status_error(status, boost::json::serialize(translated.body), retry_after);
+  }
+  void stream_piece(std::string_view in, std::string& out) override { stream_.feed(in, out); }
+  void stream_end(std::string& out) override { stream_.finish(out); }
+  TokenUsage stream_usage() const override { return stream_.usage(); }
+
+ private:
+  const DeploymentRuntime& deployment_;
+  std::string model_;
+  std::string call_id_;
+  anthropic::AnthropicToOpenAIStream stream_;
+};
+
+}  // namespace
+
+Result<PreparedExchange> prepare_exchange(const DeploymentRuntime& deployment,
+                                          InboundRequest& request, const std::string& call_id) {
+  PreparedExchange exchange;
+  if (deployment.kind != ProviderKind::kAnthropic) {
+    exchange.request = build_openai_request(deployment, request);
+    exchange.translator = std::make_unique<PassthroughTranslator>(deployment);
+    return exchange;
+  }
+  if (request.route != ApiRoute::kChatCompletions) {
+    return Error::make(ErrorKind::kInvalidRequest,
+                       std::string("Anthropic deployments only serve chat completions, not ") +
+                           api_route_name(request.route),
+                       "unsupported_route");
+  }
+  const LitellmParams& params = deployment.config->params;
+  auto body = anthropic::openai_to_anthropic_request(request.body, params.model_id,
+                                                     params.max_tokens);
+  if (!body) return body.error();
+  for (const auto& item : params.extra_body) {
+    if (!body->contains(item.key())) (*body)[item.key()] = item.value();
+  }
+  exchange.request.method = http::verb::post;
+  exchange.request.target = deployment.path_prefix + deployment.query;
+  exchange.request.headers = anthropic::anthropic_request_headers(
+      deployment.auth_header_value, request.anthropic_version, request.anthropic_beta,
+      &request.body);
+  for (const auto& [name, value] : params.extra_headers) {
+    exchange.request.headers.emplace_back(name, value);
+  }
+  if (request.stream) exchange.request.headers.emplace_back("accept", "text/event-stream");
+  exchange.request.body = boost::json::serialize(*body);
+  exchange.translator = std::make_unique<AnthropicTranslator>(deployment, request, call_id);
+  return exchange;
+}
+
+}  // namespace switchyard
