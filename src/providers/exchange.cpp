@@ -118,6 +118,7 @@ class AnthropicTranslator final : public ResponseTranslator {
   void stream_piece(std::string_view in, std::string& out) override { stream_.feed(in, out); }
   void stream_end(std::string& out) override { stream_.finish(out); }
   TokenUsage stream_usage() const override { return stream_.usage(); }
+  bool stream_complete() const override { return stream_.ended_cleanly() || stream_.saw_error(); }
 
  private:
   const DeploymentRuntime& deployment_;

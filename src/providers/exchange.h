@@ -26,6 +26,9 @@ class ResponseTranslator {
   virtual void stream_piece(std::string_view in, std::string& out) = 0;
   virtual void stream_end(std::string& out) = 0;
   virtual TokenUsage stream_usage() const = 0;
+  // False when the upstream closed its stream without the provider's end
+  // marker and without an error event (cut off): the client must be told.
+  virtual bool stream_complete() const { return true; }
 };
 
 struct PreparedExchange {

@@ -338,7 +338,17 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
   translated.clear();
   translator.stream_end(translated);
   ctx.usage = translator.stream_usage();
-  co_await deliver_stream_bytes(client, ctx, translated);
+  if (!co_await deliver_stream_bytes(client, ctx, translated)) co_return done;
+  if (!translator.stream_complete()) {
+    count_failure("stream_interrupted");
+    Error error = Error::make(ErrorKind::kUpstreamUnreachable,
+                              "Upstream stream interrupted: it ended without its end event "
+                              "(deployment " + deployment.id() + ")",
+                              "upstream_unreachable");
+    ctx.error_code = *error.code;
+    co_await end_answer_stream_with_error(client, ctx, error);
+    co_return done;
+  }
   co_await end_answer_stream(client, ctx);
   co_return done;
 }
