@@ -133,6 +133,20 @@ describe('anthropic', () => {
       assert.deepEqual(JSON.parse(args), { city: 'Paris' });
     });
 
+    it('a stream cut off before message_stop ends with an error, not a silent stop', T, async () => {
+      const stream = await openai.chat.completions.create({
+        model: 'claude-cutoff', stream: true, messages: [{ role: 'user', content: 'x' }],
+      });
+      let text = '';
+      await assert.rejects(
+        (async () => {
+          for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+        })(),
+        (err) => /interrupted/.test(err.message),
+      );
+      assert.ok(text.length > 0, 'the part that arrived was delivered');
+    });
+
     it('maps Anthropic errors to OpenAI errors', T, async () => {
       await assert.rejects(
         openai.chat.completions.create({ model: 'claude-overloaded', messages: [{ role: 'user', content: 'x' }] }),

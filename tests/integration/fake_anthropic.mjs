@@ -3,6 +3,7 @@
 //   claude-normal     text answer (streamed when stream: true)
 //   claude-tools      a tool_use answer (streamed with input_json_delta)
 //   claude-overloaded 529 overloaded_error
+//   claude-cutoff     a stream that ends (cleanly, at the HTTP level) before message_stop
 // Every request is recorded (headers, parsed body).
 
 import http from 'node:http';
@@ -71,6 +72,10 @@ export async function startFakeAnthropic() {
         for (const piece of CLAUDE_TEXT_PIECES) {
           sse(res, 'content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } });
         }
+      }
+      if (body.model === 'claude-cutoff') {
+        res.end(); // a clean HTTP end, but no content_block_stop / message_stop
+        return;
       }
       sse(res, 'content_block_stop', { type: 'content_block_stop', index: 0 });
       sse(res, 'message_delta', { type: 'message_delta',
