@@ -36,26 +36,25 @@ bool DeploymentState::measured() const {
   return measured_;
 }
 
-void DeploymentState::count_request(Clock::time_point now) {
-  std::lock_guard lock(mutex_);
+void DeploymentState::roll_usage_minute_locked(Clock::time_point now) {
   const int64_t minute = minute_of(now);
   if (minute != usage_minute_) {
     usage_minute_ = minute;
     minute_requests_ = 0;
     minute_tokens_ = 0;
   }
+}
+
+void DeploymentState::count_request(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  roll_usage_minute_locked(now);
   ++minute_requests_;
 }
 
 void DeploymentState::record_usage(int64_t tokens, Clock::time_point now) {
   if (tokens <= 0) return;
   std::lock_guard lock(mutex_);
-  const int64_t minute = minute_of(now);
-  if (minute != usage_minute_) {
-    usage_minute_ = minute;
-    minute_requests_ = 0;
-    minute_tokens_ = 0;
-  }
+  roll_usage_minute_locked(now);
   minute_tokens_ += tokens;
 }
 

@@ -51,6 +51,8 @@ class DeploymentState {
 
  private:
   static int64_t minute_of(Clock::time_point now);
+  // Starts a new usage window when `now` is in a later minute. mutex_ held.
+  void roll_usage_minute_locked(Clock::time_point now);
   std::atomic<int64_t> in_flight_{0};
   std::atomic<int64_t> cooldown_until_{0};  // steady_clock ticks
 
