@@ -6,6 +6,10 @@
 #include "providers/anthropic/stream_translator.h"
 #include "providers/anthropic/translate_request.h"
 #include "providers/anthropic/translate_response.h"
+#include "providers/bedrock/converse_request.h"
+#include "providers/bedrock/converse_response.h"
+#include "providers/bedrock/converse_stream.h"
+#include "upstream/aws_sigv4.h"
 #include "providers/openai_compatible.h"
 
 namespace switchyard {
@@ -77,7 +81,8 @@ class PassthroughTranslator final : public ResponseTranslator {
     usage = usage_from(parsed.as_object());
     return upstream_body;
   }
-  Error error(int status, const std::string& body, const std::string& retry_after) override {
+  Error error(int status, const std::string& body, const std::string& retry_after,
+              std::string_view) override {
     return upstream_status_error(status, body, retry_after);
   }
   void stream_piece(std::string_view in, std::string& out) override {
@@ -111,7 +116,8 @@ class AnthropicTranslator final : public ResponseTranslator {
     usage = usage_from(openai);
     return boost::json::serialize(openai);
   }
-  Error error(int status, const std::string& body, const std::string& retry_after) override {
+  Error error(int status, const std::string& body, const std::string& retry_after,
+              std::string_view) override {
     auto translated = anthropic::anthropic_error_to_openai(std::string_view(body), status);
     return upstream_status_error(status, boost::json::serialize(translated.body), retry_after);
   }
@@ -127,10 +133,88 @@ class AnthropicTranslator final : public ResponseTranslator {
   anthropic::AnthropicToOpenAIStream stream_;
 };
 
+class BedrockTranslator final : public ResponseTranslator {
+ public:
+  BedrockTranslator(const DeploymentRuntime& deployment, const InboundRequest& request,
+                    std::string call_id)
+      : deployment_(deployment),
+        model_(request.model),
+        id_("chatcmpl-" + call_id),
+        stream_(request.model, id_, request.include_usage) {}
+
+  bool is_stream(std::string_view content_type) const override {
+    return content_type.find("application/vnd.amazon.eventstream") != std::string_view::npos;
+  }
+  Result<std::string> body(std::string upstream_body, TokenUsage& usage) override {
+    boost::json::error_code ec;
+    auto parsed = boost::json::parse(upstream_body, ec);
+    if (ec || !parsed.is_object()) return invalid_upstream_body(deployment_);
+    auto openai = bedrock::converse_to_openai_response(parsed.as_object(), model_, id_);
+    usage = usage_from(openai);
+    return boost::json::serialize(openai);
+  }
+  Error error(int status, const std::string& body, const std::string& retry_after,
+              std::string_view amzn_error_type) override {
+    return bedrock::bedrock_upstream_error(amzn_error_type, body, status, retry_after);
+  }
+  void stream_piece(std::string_view in, std::string& out) override { stream_.feed(in, out); }
+  void stream_end(std::string& out) override { stream_.finish(out); }
+  TokenUsage stream_usage() const override { return stream_.token_usage(); }
+  bool stream_complete() const override { return stream_.ended_cleanly() || stream_.saw_error(); }
+
+ private:
+  const DeploymentRuntime& deployment_;
+  std::string model_;
+  std::string id_;
+  bedrock::ConverseStreamTranslator stream_;
+};
+
+Result<PreparedExchange> prepare_bedrock(const DeploymentRuntime& deployment,
+                                         InboundRequest& request, const std::string& call_id) {
+  auto body = bedrock::openai_to_converse_request(request.body);
+  if (!body) return body.error();
+  const LitellmParams& params = deployment.config->params;
+  PreparedExchange exchange;
+  auto& out = exchange.request;
+  out.method = http::verb::post;
+  out.target = deployment.path_prefix + bedrock::converse_path(params.model_id, request.stream);
+  out.body = boost::json::serialize(*body);
+  // SigV4 over exactly the headers that are sent (Host included).
+  SigV4Request to_sign;
+  to_sign.method = "POST";
+  to_sign.path = out.target;
+  to_sign.payload_sha256_hex = sha256_hex(out.body);
+  const std::string amz_date = amz_date_now();
+  to_sign.headers = {{"host", deployment.endpoint.host_header()},
+                     {"content-type", "application/json"},
+                     {"x-amz-date", amz_date}};
+  if (!deployment.aws_credentials.session_token.empty()) {
+    to_sign.headers.emplace_back("x-amz-security-token", deployment.aws_credentials.session_token);
+  }
+  auto signature =
+      sign_v4(to_sign, deployment.aws_credentials, deployment.aws_region, "bedrock", amz_date);
+  for (const auto& [name, value] : to_sign.headers) {
+    if (name != "host") out.headers.emplace_back(name, value);
+  }
+  out.headers.emplace_back("authorization", signature.authorization);
+  if (request.stream) out.headers.emplace_back("accept", "application/vnd.amazon.eventstream");
+  exchange.translator = std::make_unique<BedrockTranslator>(deployment, request, call_id);
+  return exchange;
+}
+
 }  // namespace
 
 Result<PreparedExchange> prepare_exchange(const DeploymentRuntime& deployment,
                                           InboundRequest& request, const std::string& call_id) {
+  if (deployment.kind == ProviderKind::kBedrock) {
+    if (request.route != ApiRoute::kChatCompletions) {
+      return Error::make(ErrorKind::kInvalidRequest,
+                         std::string("Bedrock deployments only serve chat completions, not ") +
+                             api_route_name(request.route),
+                         "unsupported_route");
+    }
+    return prepare_bedrock(deployment, request, call_id);
+  }
   PreparedExchange exchange;
   if (deployment.kind != ProviderKind::kAnthropic) {
     exchange.request = build_openai_request(deployment, request);

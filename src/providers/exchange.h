@@ -20,8 +20,14 @@ class ResponseTranslator {
   virtual bool passthrough() const { return false; }
   // A 2xx body -> OpenAI JSON body (moved through when already OpenAI).
   virtual Result<std::string> body(std::string upstream_body, TokenUsage& usage) = 0;
-  // A non-2xx answer -> Error with the upstream status.
-  virtual Error error(int status, const std::string& body, const std::string& retry_after) = 0;
+  // A non-2xx answer -> Error with the upstream status. `amzn_error_type`
+  // is the x-amzn-ErrorType header (Bedrock), empty otherwise.
+  virtual Error error(int status, const std::string& body, const std::string& retry_after,
+                      std::string_view amzn_error_type) = 0;
+  // Whether a 200 answer with this content type is the provider's stream.
+  virtual bool is_stream(std::string_view content_type) const {
+    return content_type.find("text/event-stream") != std::string_view::npos;
+  }
   // Stream bytes -> OpenAI SSE bytes appended to `out`.
   virtual void stream_piece(std::string_view in, std::string& out) = 0;
   virtual void stream_end(std::string& out) = 0;

@@ -61,6 +61,10 @@ ProviderInfo provider_info(const std::string& provider) {
     info.api_base_env = "ANTHROPIC_API_BASE";
     return info;
   }
+  if (provider == "bedrock" || provider == "bedrock_converse") {
+    info.kind = ProviderKind::kBedrock;
+    return info;
+  }
   if (provider == "azure") {
     info.kind = ProviderKind::kAzure;
     info.api_key_env = "AZURE_API_KEY";
@@ -69,8 +73,8 @@ ProviderInfo provider_info(const std::string& provider) {
     info.api_base_required = true;
     return info;
   }
-  static constexpr std::array<std::string_view, 7> kLater = {
-      "azure_ai", "bedrock", "bedrock_converse", "vertex_ai", "gemini", "cohere", "sagemaker"};
+  static constexpr std::array<std::string_view, 5> kLater = {"azure_ai", "vertex_ai", "gemini",
+                                                             "cohere", "sagemaker"};
   for (auto name : kLater) {
     if (provider == name) {
       info.kind = ProviderKind::kNotYetSupported;

@@ -9,6 +9,7 @@ enum class ProviderKind {
   kOpenAICompatible,  // openai, hosted_vllm, vllm, ollama(_chat), groq, ... via api_base
   kAzure,             // Azure OpenAI: deployment URLs, api-version, api-key header
   kAnthropic,         // Anthropic Messages API, translated to and from OpenAI
+  kBedrock,           // AWS Bedrock Converse API, SigV4-signed
   kMock,              // built-in deterministic replies (offline quickstart, tests)
   kNotYetSupported,   // known LiteLLM provider whose translation is not built yet
   kUnknown,

@@ -110,6 +110,41 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
         }
         break;
       }
+      case ProviderKind::kBedrock: {
+        const auto& p = d.params;
+        rt->aws_region = p.aws_region_name;
+        if (rt->aws_region.empty()) rt->aws_region = env("AWS_REGION").value_or("");
+        if (rt->aws_region.empty()) rt->aws_region = env("AWS_DEFAULT_REGION").value_or("");
+        if (rt->aws_region.empty()) {
+          rt->unavailable_reason = "bedrock needs aws_region_name (or AWS_REGION)";
+          break;
+        }
+        rt->aws_credentials.access_key_id = p.aws_access_key_id.reveal();
+        rt->aws_credentials.secret_access_key = p.aws_secret_access_key.reveal();
+        rt->aws_credentials.session_token = p.aws_session_token.reveal();
+        if (rt->aws_credentials.empty()) {
+          rt->aws_credentials.access_key_id = env("AWS_ACCESS_KEY_ID").value_or("");
+          rt->aws_credentials.secret_access_key = env("AWS_SECRET_ACCESS_KEY").value_or("");
+          rt->aws_credentials.session_token = env("AWS_SESSION_TOKEN").value_or("");
+        }
+        if (rt->aws_credentials.empty()) {
+          rt->unavailable_reason =
+              "bedrock needs AWS credentials (aws_access_key_id/aws_secret_access_key or "
+              "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); instance profiles are not supported yet";
+          break;
+        }
+        std::string base = p.api_base;
+        if (base.empty()) base = env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").value_or("");
+        if (base.empty()) base = "https://bedrock-runtime." + rt->aws_region + ".amazonaws.com";
+        auto endpoint = parse_endpoint(base);
+        if (!endpoint) {
+          rt->unavailable_reason = endpoint.error().message;
+          break;
+        }
+        rt->endpoint = std::move(*endpoint);
+        rt->path_prefix = rt->endpoint.base_path;
+        break;
+      }
       case ProviderKind::kNotYetSupported:
         rt->unavailable_reason =
             "provider '" + d.params.provider + "' is recognised but not supported in this build";

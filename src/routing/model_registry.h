@@ -13,6 +13,7 @@
 #include "config/loader.h"
 #include "providers/provider.h"
 #include "routing/deployment_state.h"
+#include "upstream/aws_sigv4.h"
 #include "upstream/http_client.h"
 
 namespace switchyard {
@@ -36,6 +37,9 @@ struct DeploymentRuntime {
   std::optional<double> input_cost_per_token;
   std::optional<double> output_cost_per_token;
   DeploymentState* state = nullptr;  // owned by GatewayState's DeploymentStates
+  // Bedrock: region and credentials for SigV4.
+  std::string aws_region;
+  AwsCredentials aws_credentials;
 
   const std::string& id() const { return config->info.id; }
   bool usable() const { return unavailable_reason.empty(); }

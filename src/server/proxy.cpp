@@ -256,8 +256,7 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
   }
 
   const int status = call.status();
-  const bool event_stream =
-      call.header("content-type").find("text/event-stream") != std::string::npos;
+  const bool event_stream = translator.is_stream(call.header("content-type"));
   if (status != 200 || !request.stream || !event_stream) {
     std::string body;
     failure = co_await call.read_all(body, total_deadline, kMaxUpstreamBody);
@@ -269,8 +268,8 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
     call.finish();
     if (status < 200 || status >= 300) {
       count_failure(status == 429 ? "status_429" : (status >= 500 ? "status_5xx" : "status_4xx"));
-      co_return classify_status(status,
-                                translator.error(status, body, call.header("retry-after")));
+      co_return classify_status(status, translator.error(status, body, call.header("retry-after"),
+                                                         call.header("x-amzn-errortype")));
     }
     auto answer = translator.body(std::move(body), ctx.usage);
     if (!answer) {

@@ -203,7 +203,7 @@ awaitable<UpstreamFailure> UpstreamCall::attempt(const UpstreamRequest& request,
   if (cancelled_) co_return UpstreamFailure::kCancelled;
 
   http::request<http::string_body> req{request.method, request.target, 11};
-  req.set(http::field::host, endpoint_.host);
+  req.set(http::field::host, endpoint_.host_header());
   for (const auto& [name, value] : request.headers) req.set(name, value);
   req.body() = request.body;
   req.prepare_payload();

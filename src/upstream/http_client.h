@@ -24,6 +24,11 @@ struct UpstreamEndpoint {
   std::string port;
   std::string base_path;  // without trailing slash, e.g. "/v1"
   std::string pool_key() const { return (tls ? "https://" : "http://") + host + ":" + port; }
+  // Host header value: the port only when it is not the scheme's default.
+  std::string host_header() const {
+    const bool default_port = (tls && port == "443") || (!tls && port == "80");
+    return default_port ? host : host + ":" + port;
+  }
 };
 
 // Parses api_base ("https://api.openai.com/v1").

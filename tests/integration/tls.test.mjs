@@ -123,7 +123,7 @@ general_settings:
     assert.equal(res.json.choices[0].message.content, 'over tls');
     const last = upstream.seen.at(-1);
     assert.equal(last.servername, 'localhost');
-    assert.equal(last.host, 'localhost');
+    assert.equal(last.host, `localhost:${upstream.port}`, 'Host carries a non-default port');
     assert.equal(last.path, '/v1/chat/completions');
     assert.equal(JSON.parse(last.body).model, 'tls-model');
   });
