@@ -2,6 +2,7 @@
 //   serve         run the gateway
 //   check-config  validate a config and print it normalised (secrets as ***)
 //   version       print the version
+//   train, route, eval  learned routing, offline (src/learned/cli.h)
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "learned/cli.h"
 #include "server/server.h"
 #include "telemetry/log.h"
 
@@ -25,6 +27,9 @@ Commands:
   serve          Run the gateway.
   check-config   Validate a config file and print it normalised (secrets as ***).
   version        Print the version.
+  train          Train a learned router from routing data.
+  route          Route queries (JSONL) with a trained router.
+  eval           Evaluate a trained router: accuracy vs cost.
 
 Options (serve, check-config):
   --config PATH      Config file. Otherwise LITELLM_CONFIG_PATH, then /app/config/config.yaml.
@@ -193,6 +198,8 @@ int cmd_serve(const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The learned-routing commands have their own options; hand them over first.
+  if (argc > 1 && learned::is_learned_command(argv[1])) return learned::run_learned_cli(argc, argv);
   Args args = parse_args(argc, argv);
   if (!args.errors.empty()) {
     for (const auto& e : args.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
@@ -207,6 +214,7 @@ int main(int argc, char** argv) {
   }
   if (args.command == "help" || args.command.empty()) {
     std::fputs(kUsage, args.command.empty() ? stderr : stdout);
+    std::fputs(learned::kLearnedUsage, args.command.empty() ? stderr : stdout);
     return args.command.empty() ? 2 : 0;
   }
   std::fprintf(stderr, "error: unknown command '%s'\n", args.command.c_str());

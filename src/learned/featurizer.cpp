@@ -1,0 +1,449 @@
+#include "learned/featurizer.h"
+
+#include <algorithm>
+#include <array>
+#include <boost/json.hpp>
+#include <cmath>
+#include <cstring>
+
+#include "learned/hashing.h"
+
+namespace switchyard::learned {
+
+namespace json = boost::json;
+
+namespace {
+
+// Byte classes, looked up once per byte on the request path.
+enum : uint8_t { kSpace = 1, kWord = 2, kDigit = 4, kCode = 8, kNewline = 16 };
+
+struct ByteTables {
+  uint8_t cls[256];
+  char lower[256];
+  // Added up per raw byte: newlines in bits 0-20, digits 21-41, code punctuation 42-62.
+  uint64_t counts[256];
+  ByteTables() {
+    for (int c = 0; c < 256; ++c) {
+      uint8_t k = 0;
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') k |= kSpace;
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c >= 0x80) {
+        k |= kWord;
+      }
+      if (c >= '0' && c <= '9') k |= kDigit;
+      for (char p : std::string_view("{}[]();=<>_#")) k |= (c == static_cast<unsigned char>(p)) ? kCode : 0;
+      if (c == '\n') k |= kNewline;
+      cls[c] = k;
+      lower[c] = static_cast<char>((c >= 'A' && c <= 'Z') ? c + 32 : c);
+      counts[c] = ((k & kNewline) ? 1ULL : 0ULL) | ((k & kDigit) ? 1ULL << 21 : 0ULL) |
+                  ((k & kCode) ? 1ULL << 42 : 0ULL);
+    }
+  }
+};
+const ByteTables kBytes;
+
+bool is_word_byte(unsigned char c) { return (kBytes.cls[c] & kWord) != 0; }
+
+// 1 + ln(count), tabulated for the counts that occur in practice.
+float sublinear_tf(float count) {
+  static const auto table = [] {
+    std::array<float, 64> t{};
+    for (size_t i = 1; i < t.size(); ++i) t[i] = 1.0f + std::log(static_cast<float>(i));
+    return t;
+  }();
+  const auto c = static_cast<size_t>(count);
+  return c < table.size() ? table[c] : 1.0f + std::log(count);
+}
+
+const char* kind_name(BlockKind kind) {
+  switch (kind) {
+    case BlockKind::kWord:
+      return "word";
+    case BlockKind::kChar:
+      return "char";
+    case BlockKind::kTailWord:
+      return "tail_word";
+  }
+  return "?";
+}
+
+unsigned char kind_tag(BlockKind kind) {
+  switch (kind) {
+    case BlockKind::kWord:
+      return 'w';
+    case BlockKind::kChar:
+      return 'c';
+    case BlockKind::kTailWord:
+      return 't';
+  }
+  return '?';
+}
+
+}  // namespace
+
+HashedTfidfSpec HashedTfidfSpec::defaults() {
+  HashedTfidfSpec spec;
+  spec.blocks = {
+      {BlockKind::kWord, 1, 2, 0, 1.0f},
+      {BlockKind::kChar, 3, 5, 1024, 1.0f},
+      {BlockKind::kTailWord, 1, 2, 512, 1.0f},
+  };
+  return spec;
+}
+
+json::object HashedTfidfSpec::to_json() const {
+  json::array blocks_json;
+  for (const auto& b : blocks) {
+    json::object o{{"kind", kind_name(b.kind)},
+                   {"min_n", b.min_n},
+                   {"max_n", b.max_n},
+                   {"weight", b.weight}};
+    if (b.kind == BlockKind::kTailWord || b.tail_bytes > 0) o["tail_bytes"] = b.tail_bytes;
+    blocks_json.push_back(std::move(o));
+  }
+  return json::object{{"type", "hashed_tfidf"},      {"hash_bits", hash_bits},
+                      {"blocks", std::move(blocks_json)}, {"use_idf", use_idf},
+                      {"dense_weight", dense_weight}, {"max_bytes", max_bytes}};
+}
+
+Result<HashedTfidfSpec> HashedTfidfSpec::from_json(const json::object& spec) {
+  HashedTfidfSpec out;
+  auto bits = json_int_at(spec, "hash_bits", "featurizer");
+  if (!bits) return bits.error();
+  if (*bits < 4 || *bits > 24) {
+    return artefact_error(kErrArtefactMismatch, "featurizer.hash_bits must be 4..24");
+  }
+  out.hash_bits = static_cast<int>(*bits);
+  const json::value* blocks = spec.if_contains("blocks");
+  if (blocks == nullptr || !blocks->is_array() || blocks->as_array().empty()) {
+    return artefact_error(kErrArtefactMismatch, "featurizer.blocks missing or empty");
+  }
+  for (const auto& v : blocks->as_array()) {
+    if (!v.is_object()) return artefact_error(kErrArtefactMismatch, "featurizer.blocks[] not object");
+    const auto& o = v.as_object();
+    FeatureBlock b;
+    auto kind = json_string_at(o, "kind", "featurizer.blocks[]");
+    if (!kind) return kind.error();
+    if (*kind == "word") b.kind = BlockKind::kWord;
+    else if (*kind == "char") b.kind = BlockKind::kChar;
+    else if (*kind == "tail_word") b.kind = BlockKind::kTailWord;
+    else return artefact_error(kErrArtefactMismatch, "featurizer block kind '" + *kind + "' unknown");
+    auto min_n = json_int_at(o, "min_n", "featurizer.blocks[]");
+    auto max_n = json_int_at(o, "max_n", "featurizer.blocks[]");
+    if (!min_n) return min_n.error();
+    if (!max_n) return max_n.error();
+    if (*min_n < 1 || *max_n < *min_n || *max_n > 7) {
+      return artefact_error(kErrArtefactMismatch, "featurizer block needs 1 <= min_n <= max_n <= 7");
+    }
+    b.min_n = static_cast<int>(*min_n);
+    b.max_n = static_cast<int>(*max_n);
+    b.weight = static_cast<float>(json_number_or(o, "weight", 1.0));
+    if (!(b.weight > 0) || !std::isfinite(b.weight)) {
+      return artefact_error(kErrArtefactMismatch, "featurizer block weight must be > 0");
+    }
+    if (b.kind == BlockKind::kTailWord) {
+      auto tail = json_int_at(o, "tail_bytes", "featurizer.blocks[]");
+      if (!tail) return tail.error();
+      if (*tail < 1) return artefact_error(kErrArtefactMismatch, "tail_bytes must be >= 1");
+      b.tail_bytes = static_cast<uint32_t>(*tail);
+    } else if (b.kind == BlockKind::kChar) {
+      const double tail = json_number_or(o, "tail_bytes", 0);
+      if (!(tail >= 0 && tail <= (1u << 30))) {
+        return artefact_error(kErrArtefactMismatch, "tail_bytes out of range");
+      }
+      b.tail_bytes = static_cast<uint32_t>(tail);
+    }
+    out.blocks.push_back(b);
+  }
+  const json::value* use_idf = spec.if_contains("use_idf");
+  out.use_idf = use_idf != nullptr && use_idf->is_bool() ? use_idf->as_bool() : false;
+  out.dense_weight = static_cast<float>(json_number_or(spec, "dense_weight", 0.0));
+  if (!(out.dense_weight >= 0) || !std::isfinite(out.dense_weight)) {
+    return artefact_error(kErrArtefactMismatch, "featurizer.dense_weight must be >= 0");
+  }
+  const double max_bytes = json_number_or(spec, "max_bytes", 32768);
+  if (!(max_bytes >= 16 && max_bytes <= (1u << 20))) {
+    return artefact_error(kErrArtefactMismatch, "featurizer.max_bytes out of range");
+  }
+  out.max_bytes = static_cast<uint32_t>(max_bytes);
+  return out;
+}
+
+HashedTfidfFeaturizer::HashedTfidfFeaturizer(HashedTfidfSpec spec, std::vector<float> idf)
+    : spec_(std::move(spec)), idf_(std::move(idf)) {}
+
+namespace {
+
+// Zero bytes after the normalised text, so 8-byte loads near its end stay in bounds.
+constexpr size_t kTextPadding = 8;
+// Odd 64-bit constant (2^64 / golden ratio) of the character n-gram hash.
+constexpr uint64_t kCharHashMultiplier = 0x9E3779B97F4A7C15ULL;
+
+}  // namespace
+
+void HashedTfidfFeaturizer::normalise_text(std::string_view text, FeatureScratch& s) const {
+  // One pass: lower-case, collapse whitespace, find word boundaries and count
+  // the byte classes the dense features need. max_bytes <= 2^20 keeps the
+  // packed 21-bit counters from overflowing.
+  if (text.size() > spec_.max_bytes) text = text.substr(text.size() - spec_.max_bytes);
+  std::string& out = s.text;
+  out.resize(text.size() + kTextPadding);
+  s.word_start.clear();
+  s.word_end.clear();
+  char* const begin = out.data();
+  char* w = begin;
+  bool in_space = false, in_word = false;
+  uint64_t classes = 0;
+  for (unsigned char c : text) {
+    classes += kBytes.counts[c];
+    const uint8_t k = kBytes.cls[c];
+    if (k & kSpace) {
+      if (in_word) s.word_end.push_back(static_cast<uint32_t>(w - begin));
+      in_word = false;
+      if (!in_space) *w++ = ' ';
+      in_space = true;
+      continue;
+    }
+    in_space = false;
+    const bool word = (k & kWord) != 0;
+    if (word != in_word) {
+      if (word) s.word_start.push_back(static_cast<uint32_t>(w - begin));
+      else s.word_end.push_back(static_cast<uint32_t>(w - begin));
+      in_word = word;
+    }
+    *w++ = kBytes.lower[c];
+  }
+  if (in_word) s.word_end.push_back(static_cast<uint32_t>(w - begin));
+  const auto n = static_cast<size_t>(w - begin);
+  std::memset(w, 0, kTextPadding);
+  out.resize(n + kTextPadding);
+  s.byte_classes = classes;
+}
+
+template <typename Emit>
+void HashedTfidfFeaturizer::for_each_bucket(const FeatureBlock& block, const FeatureScratch& s,
+                                            Emit&& emit) const {
+  const std::string& text = s.text;
+  const size_t n = text.size() - kTextPadding;
+  if (block.kind == BlockKind::kChar) {
+    // Multiply-shift hash of the n-gram bytes packed little-endian with n in
+    // the top byte: a few instructions per n-gram, which matters because a
+    // 2 KB prompt has thousands of them.
+    const int shift = 64 - spec_.hash_bits;
+    const size_t first = (block.tail_bytes > 0 && n > block.tail_bytes) ? n - block.tail_bytes : 0;
+    const char* p = text.data();
+    const size_t full = n >= static_cast<size_t>(block.max_n) ? n - block.max_n + 1 : 0;
+    uint64_t mask[8], tag[8];
+    for (int len = block.min_n; len <= block.max_n; ++len) {
+      mask[len] = (uint64_t{1} << (8 * len)) - 1;
+      tag[len] = uint64_t(len) << 56;
+    }
+    size_t i = first;
+    for (; i < full; ++i) {  // every length fits
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);  // safe: text carries 8 bytes of padding
+      for (int len = block.min_n; len <= block.max_n; ++len) {
+        emit(static_cast<uint32_t>((((word & mask[len]) | tag[len]) * kCharHashMultiplier) >> shift));
+      }
+    }
+    for (; i < n; ++i) {  // the last few positions
+      uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      for (int len = block.min_n; len <= block.max_n && i + len <= n; ++len) {
+        emit(static_cast<uint32_t>((((word & mask[len]) | tag[len]) * kCharHashMultiplier) >> shift));
+      }
+    }
+    return;
+  }
+  const uint64_t mask = hash_dim() - 1;
+  const uint64_t tagged = fnv1a_byte(kFnvOffset, kind_tag(block.kind));
+  const size_t words = s.word_start.size();
+  size_t first = 0;
+  uint32_t tail_start = 0;
+  if (block.kind == BlockKind::kTailWord && n > block.tail_bytes) {
+    tail_start = static_cast<uint32_t>(n - block.tail_bytes);
+    while (first < words && s.word_end[first] <= tail_start) ++first;
+  }
+  for (size_t i = first; i < words; ++i) {
+    for (int len = block.min_n; len <= block.max_n && i + len <= words; ++len) {
+      uint64_t h = fnv1a_byte(tagged, static_cast<unsigned char>(len));
+      for (int k = 0; k < len; ++k) {
+        if (k > 0) h = fnv1a_byte(h, ' ');
+        const uint32_t start = std::max(s.word_start[i + k], tail_start);
+        h = fnv1a(h, std::string_view(text).substr(start, s.word_end[i + k] - start));
+      }
+      emit(static_cast<uint32_t>(fmix64(h) & mask));
+    }
+  }
+}
+
+void HashedTfidfFeaturizer::hashed_buckets(std::string_view text, FeatureScratch& scratch,
+                                           std::vector<std::vector<uint32_t>>& per_block) const {
+  normalise_text(text, scratch);
+  per_block.assign(spec_.blocks.size(), {});
+  for (size_t b = 0; b < spec_.blocks.size(); ++b) {
+    for_each_bucket(spec_.blocks[b], scratch, [&](uint32_t bucket) { per_block[b].push_back(bucket); });
+  }
+}
+
+Result<bool> HashedTfidfFeaturizer::featurize(const RouteInput& input, FeatureScratch& s,
+                                              SparseVector& out) const {
+  out.clear();
+  const uint32_t dim = hash_dim();
+  if (s.counts.size() != dim) {
+    s.counts.assign(dim, 0);
+    s.totals.assign(dim, 0.0f);
+  }
+  normalise_text(input.prompt, s);
+  s.touched.clear();
+  for (const FeatureBlock& block : spec_.blocks) {
+    s.block_touched.clear();
+    uint16_t* counts = s.counts.data();
+    for_each_bucket(block, s, [&](uint32_t bucket) {
+      uint16_t& c = counts[bucket];
+      if (c == 0) s.block_touched.push_back(bucket);
+      if (c != UINT16_MAX) ++c;
+    });
+    double norm2 = 0;
+    for (uint32_t b : s.block_touched) {
+      float v = sublinear_tf(static_cast<float>(counts[b]));
+      if (!idf_.empty()) v *= idf_[b];
+      norm2 += static_cast<double>(v) * v;
+    }
+    const float scale = norm2 > 0 ? static_cast<float>(block.weight / std::sqrt(norm2)) : 0.0f;
+    for (uint32_t b : s.block_touched) {
+      float v = sublinear_tf(static_cast<float>(counts[b]));
+      if (!idf_.empty()) v *= idf_[b];
+      counts[b] = 0;
+      float& total = s.totals[b];
+      if (total == 0.0f) s.touched.push_back(b);
+      total += v * scale;
+    }
+  }
+  double norm2 = 0;
+  for (uint32_t b : s.touched) norm2 += static_cast<double>(s.totals[b]) * s.totals[b];
+  const float inv = norm2 > 0 ? static_cast<float>(1.0 / std::sqrt(norm2)) : 0.0f;
+  out.index.resize(s.touched.size());
+  out.value.resize(s.touched.size());
+  for (size_t k = 0; k < s.touched.size(); ++k) {
+    const uint32_t b = s.touched[k];
+    out.index[k] = b;
+    out.value[k] = s.totals[b] * inv;
+    s.totals[b] = 0.0f;
+  }
+
+  if (spec_.dense_weight > 0) {
+    std::string_view raw = input.prompt;
+    const double full_bytes = static_cast<double>(raw.size());
+    if (raw.size() > spec_.max_bytes) raw = raw.substr(raw.size() - spec_.max_bytes);
+    const uint64_t mask21 = (uint64_t{1} << 21) - 1;
+    const uint64_t newlines = s.byte_classes & mask21;
+    const uint64_t digits = (s.byte_classes >> 21) & mask21;
+    const uint64_t code = (s.byte_classes >> 42) & mask21;
+    const double n = std::max<double>(1.0, static_cast<double>(raw.size()));
+    const double dense[kDenseFeatures] = {
+        std::log1p(full_bytes) / 10.0,
+        std::min(1.0, 20.0 * static_cast<double>(newlines) / n),
+        std::min(1.0, 5.0 * static_cast<double>(digits) / n),
+        std::min(1.0, 5.0 * static_cast<double>(code) / n),
+    };
+    for (uint32_t j = 0; j < kDenseFeatures; ++j) {
+      if (dense[j] != 0.0) out.push(dim + j, static_cast<float>(dense[j] * spec_.dense_weight));
+    }
+  }
+  return true;
+}
+
+std::unique_ptr<HashedTfidfFeaturizer> HashedTfidfFeaturizer::fit(
+    HashedTfidfSpec spec, const std::vector<std::string>& texts) {
+  std::vector<float> idf;
+  if (spec.use_idf) {
+    HashedTfidfSpec counting = spec;
+    counting.use_idf = false;
+    counting.dense_weight = 0;
+    HashedTfidfFeaturizer plain(counting, {});
+    FeatureScratch scratch;
+    SparseVector v;
+    std::vector<uint32_t> df(plain.hash_dim(), 0);
+    for (const auto& text : texts) {
+      (void)plain.featurize(RouteInput{text, {}}, scratch, v);
+      for (uint32_t b : v.index) ++df[b];
+    }
+    idf.resize(df.size());
+    const double n = static_cast<double>(texts.size());
+    for (size_t b = 0; b < df.size(); ++b) {
+      idf[b] = static_cast<float>(std::log((1.0 + n) / (1.0 + df[b])) + 1.0);
+    }
+  }
+  return std::make_unique<HashedTfidfFeaturizer>(std::move(spec), std::move(idf));
+}
+
+void HashedTfidfFeaturizer::save(json::object& spec, ArtefactWriter& writer) const {
+  spec = spec_.to_json();
+  if (!idf_.empty()) {
+    spec["idf"] = "featurizer.idf";
+    writer.add_f32("featurizer.idf", {idf_.size()}, idf_);
+  }
+}
+
+Result<bool> EmbeddingFeaturizer::featurize(const RouteInput& input, FeatureScratch&,
+                                            SparseVector& out) const {
+  out.clear();
+  if (input.embedding.size() != dim_) {
+    return Error::make(ErrorKind::kInvalidRequest,
+                       "router expects an embedding of " + std::to_string(dim_) +
+                           " values, got " + std::to_string(input.embedding.size()),
+                       std::string("embedding_dimension"));
+  }
+  double norm2 = 0;
+  for (float v : input.embedding) norm2 += static_cast<double>(v) * v;
+  const float scale = (normalise_ && norm2 > 0) ? static_cast<float>(1.0 / std::sqrt(norm2)) : 1.0f;
+  out.index.reserve(dim_);
+  out.value.reserve(dim_);
+  for (uint32_t i = 0; i < dim_; ++i) {
+    if (input.embedding[i] != 0.0f) out.push(i, input.embedding[i] * scale);
+  }
+  return true;
+}
+
+void EmbeddingFeaturizer::save(json::object& spec, ArtefactWriter&) const {
+  spec = json::object{{"type", "embedding"}, {"dim", dim_}, {"normalise", normalise_}};
+}
+
+Result<std::unique_ptr<Featurizer>> load_featurizer(const Artefact& artefact) {
+  auto spec = json_object_at(artefact.header(), "featurizer", "header");
+  if (!spec) return spec.error();
+  auto type = json_string_at(**spec, "type", "featurizer");
+  if (!type) return type.error();
+  if (*type == "embedding") {
+    auto dim = json_int_at(**spec, "dim", "featurizer");
+    if (!dim) return dim.error();
+    if (*dim < 1 || *dim > (1 << 20)) {
+      return artefact_error(kErrArtefactMismatch, "featurizer.dim out of range");
+    }
+    const json::value* normalise = (*spec)->if_contains("normalise");
+    return std::unique_ptr<Featurizer>(std::make_unique<EmbeddingFeaturizer>(
+        static_cast<uint32_t>(*dim), normalise == nullptr || !normalise->is_bool() ||
+                                         normalise->as_bool()));
+  }
+  if (*type != "hashed_tfidf") {
+    return artefact_error(kErrArtefactMismatch, "featurizer type '" + *type + "' unknown");
+  }
+  auto parsed = HashedTfidfSpec::from_json(**spec);
+  if (!parsed) return parsed.error();
+  std::vector<float> idf;
+  if (parsed->use_idf) {
+    auto tensor = artefact.f32("featurizer.idf", {uint64_t{1} << parsed->hash_bits});
+    if (!tensor) return tensor.error();
+    idf = std::move(*tensor);
+    for (float v : idf) {
+      if (!(v > 0) || !std::isfinite(v)) {
+        return artefact_error(kErrArtefactMismatch, "featurizer.idf holds a non-positive value");
+      }
+    }
+  }
+  return std::unique_ptr<Featurizer>(
+      std::make_unique<HashedTfidfFeaturizer>(std::move(*parsed), std::move(idf)));
+}
+
+}  // namespace switchyard::learned

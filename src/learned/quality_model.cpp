@@ -1,0 +1,330 @@
+#include "learned/quality_model.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cmath>
+
+namespace switchyard::learned {
+
+namespace json = boost::json;
+
+KnnModel::KnnModel(KnnParams params, uint32_t rows, uint32_t candidates,
+                   std::vector<uint64_t> start, std::vector<uint32_t> posting_row,
+                   std::vector<float> posting_value, std::vector<float> labels,
+                   std::vector<double> prior, CommonFactors common)
+    : params_(params),
+      rows_(rows),
+      candidates_(candidates),
+      start_(std::move(start)),
+      posting_row_(std::move(posting_row)),
+      posting_value_(std::move(posting_value)),
+      labels_(std::move(labels)),
+      prior_(std::move(prior)),
+      common_(std::move(common)) {
+  if (params_.common_rank > 0) {
+    common_slot_.assign(start_.size() - 1, -1);
+    for (size_t k = 0; k < common_.features.size(); ++k) {
+      common_slot_[common_.features[k]] = static_cast<int32_t>(k);
+    }
+  }
+}
+
+void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<double> quality) const {
+  if (s.similarity.size() < rows_) {
+    s.similarity.assign(rows_, 0.0f);
+    s.hit.assign(rows_, 0);
+  }
+  s.hit_rows.clear();
+  const uint64_t features = start_.size() - 1;
+  // The heaviest query terms first; ties by feature index keep it deterministic.
+  s.query_order.resize(x.size());
+  for (uint32_t k = 0; k < x.size(); ++k) s.query_order[k] = k;
+  size_t terms = x.size();
+  if (params_.query_terms > 0 && terms > params_.query_terms) {
+    terms = params_.query_terms;
+    std::nth_element(s.query_order.begin(), s.query_order.begin() + static_cast<ptrdiff_t>(terms),
+                     s.query_order.end(), [&](uint32_t a, uint32_t b) {
+                       if (x.value[a] != x.value[b]) return x.value[a] > x.value[b];
+                       return x.index[a] < x.index[b];
+                     });
+  }
+  const uint32_t rank = params_.common_rank;
+  if (rank > 0) s.common.assign(rank, 0.0f);
+  for (size_t t = 0; t < terms; ++t) {
+    const size_t k = s.query_order[t];
+    const uint32_t i = x.index[k];
+    if (i >= features) continue;
+    const float v = x.value[k];
+    if (rank > 0 && common_slot_[i] >= 0) {
+      const float* row = common_.projection.data() + static_cast<size_t>(common_slot_[i]) * rank;
+      for (uint32_t f = 0; f < rank; ++f) s.common[f] += v * row[f];
+      continue;
+    }
+    for (uint64_t p = start_[i]; p < start_[i + 1]; ++p) {
+      const uint32_t r = posting_row_[p];
+      if (!s.hit[r]) {
+        s.hit[r] = 1;
+        s.hit_rows.push_back(r);
+      }
+      s.similarity[r] += v * posting_value_[p];
+    }
+  }
+  if (rank > 0) {
+    // Every row gets the low-rank similarity of the frequent features.
+    for (uint32_t r = 0; r < rows_; ++r) {
+      const float* f = common_.row_factors.data() + static_cast<size_t>(r) * rank;
+      float dot = 0;
+      for (uint32_t j = 0; j < rank; ++j) dot += f[j] * s.common[j];
+      if (!s.hit[r]) {
+        s.hit[r] = 1;
+        s.hit_rows.push_back(r);
+      }
+      s.similarity[r] += dot;
+    }
+  }
+  const size_t k = std::min<size_t>(params_.k, s.hit_rows.size());
+  auto closer = [&](uint32_t a, uint32_t b) {
+    if (s.similarity[a] != s.similarity[b]) return s.similarity[a] > s.similarity[b];
+    return a < b;
+  };
+  if (k < s.hit_rows.size()) {
+    std::nth_element(s.hit_rows.begin(), s.hit_rows.begin() + static_cast<ptrdiff_t>(k),
+                     s.hit_rows.end(), closer);
+  }
+  for (uint32_t m = 0; m < candidates_; ++m) {
+    double num = params_.prior_weight * prior_[m];
+    double den = params_.prior_weight;
+    for (size_t n = 0; n < k; ++n) {
+      const uint32_t r = s.hit_rows[n];
+      const float label = labels_[static_cast<size_t>(r) * candidates_ + m];
+      if (std::isnan(label)) continue;
+      const double sim = std::max(0.0f, s.similarity[r]);
+      const double w = params_.power == 1.0 ? sim : std::pow(sim, params_.power);
+      num += w * label;
+      den += w;
+    }
+    quality[m] = den > 0 ? num / den : prior_[m];
+  }
+  for (uint32_t r : s.hit_rows) {
+    s.similarity[r] = 0.0f;
+    s.hit[r] = 0;
+  }
+}
+
+void HybridModel::predict(const SparseVector& x, ScoringScratch& s,
+                          std::span<double> quality) const {
+  double p = 0;
+  classifier_.forward(x, s.net, std::span<double>(&p, 1));
+  for (double& q : quality) q = 0;
+  quality[small_] = p;
+  quality[large_] = threshold_;
+}
+
+FeedForwardNet fold_svm(uint32_t input_dim, uint32_t outputs, const std::vector<float>& weight,
+                        const std::vector<float>& bias, const std::vector<float>& platt_a,
+                        const std::vector<float>& platt_b) {
+  DenseLayer layer;
+  layer.in = input_dim;
+  layer.out = outputs;
+  layer.activation = Activation::kSigmoid;
+  layer.weight.resize(weight.size());
+  layer.bias.resize(outputs);
+  for (uint32_t j = 0; j < outputs; ++j) {
+    layer.bias[j] = platt_a[j] * bias[j] + platt_b[j];
+  }
+  for (size_t i = 0; i < input_dim; ++i) {
+    for (uint32_t j = 0; j < outputs; ++j) {
+      layer.weight[i * outputs + j] = platt_a[j] * weight[i * outputs + j];
+    }
+  }
+  std::vector<DenseLayer> layers;
+  layers.push_back(std::move(layer));
+  return FeedForwardNet(std::move(layers));
+}
+
+FeedForwardNet fold_mf(uint32_t input_dim, uint32_t factors, uint32_t outputs,
+                       const std::vector<float>& projection,
+                       const std::vector<float>& model_embedding,
+                       const std::vector<float>& classifier, const std::vector<float>& bias) {
+  DenseLayer project;
+  project.in = input_dim;
+  project.out = factors;
+  project.weight = projection;
+  project.bias.assign(factors, 0.0f);
+  project.activation = Activation::kIdentity;
+  DenseLayer head;
+  head.in = factors;
+  head.out = outputs;
+  head.activation = Activation::kSigmoid;
+  head.bias = bias;
+  head.weight.resize(static_cast<size_t>(factors) * outputs);
+  for (uint32_t k = 0; k < factors; ++k) {
+    for (uint32_t m = 0; m < outputs; ++m) {
+      head.weight[k * outputs + m] = classifier[k] * model_embedding[m * factors + k];
+    }
+  }
+  std::vector<DenseLayer> layers;
+  layers.push_back(std::move(project));
+  layers.push_back(std::move(head));
+  return FeedForwardNet(std::move(layers));
+}
+
+namespace {
+
+Result<FeedForwardNet> load_linear_svm(const Artefact& a, uint32_t input_dim, uint32_t outputs) {
+  auto weight = a.f32("model.weight", {input_dim, outputs});
+  if (!weight) return weight.error();
+  auto bias = a.f32("model.bias", {outputs});
+  if (!bias) return bias.error();
+  auto platt_a = a.f32("model.platt_a", {outputs});
+  if (!platt_a) return platt_a.error();
+  auto platt_b = a.f32("model.platt_b", {outputs});
+  if (!platt_b) return platt_b.error();
+  return fold_svm(input_dim, outputs, *weight, *bias, *platt_a, *platt_b);
+}
+
+Result<std::unique_ptr<QualityModel>> load_knn(const Artefact& a, const json::object& spec,
+                                               uint32_t input_dim, std::span<const double> prior) {
+  const auto m = static_cast<uint32_t>(prior.size());
+  auto rows = json_int_at(spec, "rows", "model");
+  if (!rows) return rows.error();
+  if (*rows < 1 || *rows > (int64_t{1} << 31)) {
+    return artefact_error(kErrArtefactMismatch, "model.rows out of range");
+  }
+  KnnParams params;
+  auto k = json_int_at(spec, "k", "model");
+  if (!k) return k.error();
+  if (*k < 1 || *k > 100000) return artefact_error(kErrArtefactMismatch, "model.k out of range");
+  params.k = static_cast<uint32_t>(*k);
+  params.power = json_number_or(spec, "power", 1.0);
+  params.prior_weight = json_number_or(spec, "prior_weight", 0.0);
+  params.max_df = json_number_or(spec, "max_df", 1.0);
+  const double query_terms = json_number_or(spec, "query_terms", 0);
+  const double max_postings = json_number_or(spec, "max_postings", 0);
+  if (!(query_terms >= 0 && query_terms <= 1e9) || !(max_postings >= 0 && max_postings <= 1e9)) {
+    return artefact_error(kErrArtefactMismatch, "model.query_terms / max_postings out of range");
+  }
+  params.query_terms = static_cast<uint32_t>(query_terms);
+  params.max_postings = static_cast<uint32_t>(max_postings);
+  const double rank = json_number_or(spec, "common_rank", 0);
+  if (!(rank >= 0 && rank <= 1024)) {
+    return artefact_error(kErrArtefactMismatch, "model.common_rank out of range");
+  }
+  params.common_rank = static_cast<uint32_t>(rank);
+  if (!(params.power > 0 && params.power <= 64) || !(params.prior_weight >= 0)) {
+    return artefact_error(kErrArtefactMismatch, "model.power / model.prior_weight out of range");
+  }
+  const auto n = static_cast<uint32_t>(*rows);
+  auto start = a.u64("model.postings_start", {uint64_t{input_dim} + 1});
+  if (!start) return start.error();
+  auto posting_row = a.u32("model.postings_row", {0});
+  if (!posting_row) return posting_row.error();
+  auto posting_value = a.f32("model.postings_value", {posting_row->size()});
+  if (!posting_value) return posting_value.error();
+  auto labels = a.f32("model.labels", {n, m});
+  if (!labels) return labels.error();
+  if (start->front() != 0 || start->back() != posting_row->size()) {
+    return artefact_error(kErrArtefactMismatch, "model.postings_start does not cover the postings");
+  }
+  for (size_t i = 1; i < start->size(); ++i) {
+    if ((*start)[i] < (*start)[i - 1]) {
+      return artefact_error(kErrArtefactMismatch, "model.postings_start is not monotone");
+    }
+  }
+  for (uint32_t r : *posting_row) {
+    if (r >= n) return artefact_error(kErrArtefactMismatch, "model.postings_row out of range");
+  }
+  KnnModel::CommonFactors common;
+  if (params.common_rank > 0) {
+    auto features = a.u32("model.common_features", {0});
+    if (!features) return features.error();
+    auto projection = a.f32("model.common_projection", {features->size(), params.common_rank});
+    if (!projection) return projection.error();
+    auto row_factors = a.f32("model.common_rows", {n, params.common_rank});
+    if (!row_factors) return row_factors.error();
+    for (size_t k = 0; k < features->size(); ++k) {
+      if ((*features)[k] >= input_dim || (k > 0 && (*features)[k] <= (*features)[k - 1])) {
+        return artefact_error(kErrArtefactMismatch, "model.common_features out of range or unsorted");
+      }
+    }
+    common = {std::move(*features), std::move(*projection), std::move(*row_factors)};
+  }
+  return std::unique_ptr<QualityModel>(std::make_unique<KnnModel>(
+      params, n, m, std::move(*start), std::move(*posting_row), std::move(*posting_value),
+      std::move(*labels), std::vector<double>(prior.begin(), prior.end()), std::move(common)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<QualityModel>> load_quality_model(const Artefact& a,
+                                                         const std::string& strategy,
+                                                         uint32_t input_dim,
+                                                         std::span<const double> prior) {
+  auto spec_ptr = json_object_at(a.header(), "model", "header");
+  if (!spec_ptr) return spec_ptr.error();
+  const json::object& spec = **spec_ptr;
+  auto type = json_string_at(spec, "type", "model");
+  if (!type) return type.error();
+  const auto m = static_cast<uint32_t>(prior.size());
+
+  const char* expected = nullptr;
+  if (strategy == "knn") expected = "knn";
+  else if (strategy == "svm") expected = "linear_svm";
+  else if (strategy == "mlp" || strategy == "custom") expected = "feedforward";
+  else if (strategy == "mf") expected = "mf";
+  else if (strategy == "hybrid") expected = "hybrid";
+  else return artefact_error(kErrArtefactMismatch, "unknown strategy '" + strategy + "'");
+  if (*type != expected) {
+    return artefact_error(kErrArtefactMismatch, "strategy '" + strategy + "' needs model.type '" +
+                                                    expected + "', artefact has '" + *type + "'");
+  }
+
+  if (*type == "knn") return load_knn(a, spec, input_dim, prior);
+  if (*type == "linear_svm") {
+    auto net = load_linear_svm(a, input_dim, m);
+    if (!net) return net.error();
+    return std::unique_ptr<QualityModel>(std::make_unique<NetworkModel>(std::move(*net)));
+  }
+  if (*type == "feedforward") {
+    auto net = FeedForwardNet::load(a, spec, input_dim, m);
+    if (!net) return net.error();
+    return std::unique_ptr<QualityModel>(std::make_unique<NetworkModel>(std::move(*net)));
+  }
+  if (*type == "mf") {
+    auto factors = json_int_at(spec, "factors", "model");
+    if (!factors) return factors.error();
+    if (*factors < 1 || *factors > 4096) {
+      return artefact_error(kErrArtefactMismatch, "model.factors out of range");
+    }
+    const auto f = static_cast<uint32_t>(*factors);
+    auto projection = a.f32("model.projection", {input_dim, f});
+    if (!projection) return projection.error();
+    auto embedding = a.f32("model.model_embedding", {m, f});
+    if (!embedding) return embedding.error();
+    auto classifier = a.f32("model.classifier", {f});
+    if (!classifier) return classifier.error();
+    auto bias = a.f32("model.bias", {m});
+    if (!bias) return bias.error();
+    return std::unique_ptr<QualityModel>(std::make_unique<NetworkModel>(
+        fold_mf(input_dim, f, m, *projection, *embedding, *classifier, *bias)));
+  }
+  // hybrid
+  if (m != 2) {
+    return artefact_error(kErrArtefactMismatch, "hybrid router needs exactly 2 candidates, has " +
+                                                    std::to_string(m));
+  }
+  auto small = json_int_at(spec, "small_index", "model");
+  if (!small) return small.error();
+  auto threshold = json_number_at(spec, "threshold", "model");
+  if (!threshold) return threshold.error();
+  if (*small < 0 || *small > 1 || !std::isfinite(*threshold)) {
+    return artefact_error(kErrArtefactMismatch, "model.small_index / model.threshold out of range");
+  }
+  auto net = load_linear_svm(a, input_dim, 1);
+  if (!net) return net.error();
+  const auto s = static_cast<size_t>(*small);
+  return std::unique_ptr<QualityModel>(
+      std::make_unique<HybridModel>(std::move(*net), s, 1 - s, *threshold));
+}
+
+}  // namespace switchyard::learned

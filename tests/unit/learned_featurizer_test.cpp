@@ -1,0 +1,198 @@
+// Featurizer: determinism, the exact hash (pinned against the Python
+// reference in learned_fixtures/make_custom_router.py, which people use to
+// build artefacts outside Switchyard), normalisation, IDF and embeddings.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <map>
+
+#include "learned/featurizer.h"
+#include "learned/hashing.h"
+
+using namespace switchyard::learned;
+
+namespace {
+
+HashedTfidfSpec small_spec() {
+  HashedTfidfSpec spec;
+  spec.hash_bits = 12;
+  spec.use_idf = false;
+  spec.dense_weight = 0.3f;
+  spec.blocks = {{BlockKind::kWord, 1, 2, 0, 1.0f},
+                 {BlockKind::kChar, 3, 5, 0, 1.0f},
+                 {BlockKind::kTailWord, 1, 2, 16, 0.5f}};
+  return spec;
+}
+
+std::map<uint32_t, float> as_map(const SparseVector& v) {
+  std::map<uint32_t, float> out;
+  for (size_t i = 0; i < v.size(); ++i) out[v.index[i]] = v.value[i];
+  return out;
+}
+
+std::map<uint32_t, float> featurize(const Featurizer& f, std::string_view text) {
+  FeatureScratch scratch;
+  SparseVector v;
+  EXPECT_TRUE(f.featurize(RouteInput{text, {}}, scratch, v).ok());
+  return as_map(v);
+}
+
+}  // namespace
+
+TEST(LearnedHash, MatchesPublishedFnv1aAndMurmurFinaliser) {
+  // FNV-1a 64 test vector for "a"; the finaliser value comes from the Python reference.
+  EXPECT_EQ(fnv1a(kFnvOffset, "a"), 0xaf63dc4c8601ec8cULL);
+  EXPECT_EQ(fmix64(fnv1a(kFnvOffset, "a")), 0x82a2a958a9bece5bULL);
+}
+
+TEST(LearnedFeaturizer, MatchesPythonReferenceExactly) {
+  HashedTfidfFeaturizer f(small_spec(), {});
+  const auto v = featurize(f, "Hello, World! Write   some CODE\nnow 42 {x}");
+  // Figures printed by featurize() in learned_fixtures/make_custom_router.py.
+  EXPECT_EQ(v.size(), 135u);
+  double sum = 0;
+  for (const auto& [i, x] : v) sum += x;
+  EXPECT_NEAR(sum, 10.793480410211885, 1e-4);
+  ASSERT_TRUE(v.count(5));  // bigram "write some"
+  EXPECT_NEAR(v.at(5), 0.17213259316477408, 1e-6);
+  EXPECT_NEAR(v.at(65), 0.06278881051294918, 1e-6);  // a character n-gram
+  EXPECT_TRUE(v.count(3372));  // unigram "hello"
+  EXPECT_TRUE(v.count(2755));  // tail unigram "now"
+  EXPECT_NEAR(v.at(4096), 0.11283600347080687, 1e-6);  // log length
+  EXPECT_NEAR(v.at(4097), 0.14285714285714285, 1e-6);  // newlines
+  EXPECT_NEAR(v.at(4098), 0.07142857142857142, 1e-6);  // digits
+  EXPECT_NEAR(v.at(4099), 0.07142857142857142, 1e-6);  // code punctuation
+}
+
+TEST(LearnedFeaturizer, CharacterNgramHashMatchesPythonReference) {
+  HashedTfidfSpec spec;
+  spec.hash_bits = 12;
+  spec.use_idf = false;
+  spec.dense_weight = 0;
+  spec.blocks = {{BlockKind::kChar, 3, 3, 0, 1.0f}};
+  HashedTfidfFeaturizer f(spec, {});
+  FeatureScratch scratch;
+  std::vector<std::vector<uint32_t>> buckets;
+  f.hashed_buckets("abcdef", scratch, buckets);
+  EXPECT_EQ(buckets[0], (std::vector<uint32_t>{2069, 3340, 514, 1785}));
+  // Only n-grams starting in the last tail_bytes.
+  spec.blocks[0].tail_bytes = 4;
+  HashedTfidfFeaturizer tail(spec, {});
+  tail.hashed_buckets("abcdef", scratch, buckets);
+  EXPECT_EQ(buckets[0], (std::vector<uint32_t>{514, 1785}));
+}
+
+TEST(LearnedFeaturizer, DeterministicAcrossCallsAndInstances) {
+  HashedTfidfFeaturizer a(small_spec(), {});
+  HashedTfidfFeaturizer b(small_spec(), {});
+  FeatureScratch scratch;
+  SparseVector first, second, third;
+  const std::string text = "Explain quicksort in Rust, then in C++.";
+  ASSERT_TRUE(a.featurize(RouteInput{text, {}}, scratch, first).ok());
+  ASSERT_TRUE(a.featurize(RouteInput{"something else entirely", {}}, scratch, second).ok());
+  ASSERT_TRUE(a.featurize(RouteInput{text, {}}, scratch, second).ok());
+  FeatureScratch fresh;
+  ASSERT_TRUE(b.featurize(RouteInput{text, {}}, fresh, third).ok());
+  EXPECT_EQ(first.index, second.index);
+  EXPECT_EQ(first.value, second.value);
+  EXPECT_EQ(first.index, third.index);
+  EXPECT_EQ(first.value, third.value);
+}
+
+TEST(LearnedFeaturizer, HashedPartIsUnitLengthAndIndicesInRange) {
+  HashedTfidfFeaturizer f(small_spec(), {});
+  const auto v = featurize(f, "The quick brown fox jumps over the lazy dog. The dog sleeps.");
+  double norm2 = 0;
+  for (const auto& [i, x] : v) {
+    EXPECT_LT(i, f.dimension());
+    EXPECT_GT(x, 0.0f);
+    if (i < f.hash_dim()) norm2 += static_cast<double>(x) * x;
+  }
+  EXPECT_NEAR(norm2, 1.0, 1e-5);
+}
+
+TEST(LearnedFeaturizer, CaseAndWhitespaceDoNotMatter) {
+  HashedTfidfSpec spec = small_spec();
+  spec.dense_weight = 0;  // the dense features see raw length
+  HashedTfidfFeaturizer f(spec, {});
+  EXPECT_EQ(featurize(f, "Hello   WORLD\n\tagain"), featurize(f, "hello world again"));
+  EXPECT_NE(featurize(f, "hello world again"), featurize(f, "hello world again!"));
+}
+
+TEST(LearnedFeaturizer, TailBlockOnlySeesTheEnd) {
+  HashedTfidfSpec spec;
+  spec.hash_bits = 12;
+  spec.use_idf = false;
+  spec.dense_weight = 0;
+  spec.blocks = {{BlockKind::kTailWord, 1, 1, 10, 1.0f}};
+  HashedTfidfFeaturizer f(spec, {});
+  FeatureScratch scratch;
+  std::vector<std::vector<uint32_t>> buckets;
+  // Normalised: "alpha beta gamma delta" -> last 10 bytes "amma delta": words "amma", "delta".
+  f.hashed_buckets("alpha beta gamma delta", scratch, buckets);
+  ASSERT_EQ(buckets.size(), 1u);
+  ASSERT_EQ(buckets[0].size(), 2u);
+  std::vector<std::vector<uint32_t>> expected;
+  f.hashed_buckets("amma delta", scratch, expected);
+  EXPECT_EQ(buckets[0], expected[0]);
+}
+
+TEST(LearnedFeaturizer, EmptyAndHugePromptsAreFine) {
+  HashedTfidfFeaturizer f(small_spec(), {});
+  EXPECT_TRUE(featurize(f, "").empty());
+  std::string huge(200000, 'x');
+  huge += " final question here";
+  const auto v = featurize(f, huge);
+  EXPECT_FALSE(v.empty());
+  // Only the last max_bytes are hashed, but the length feature sees the whole prompt.
+  EXPECT_NEAR(v.at(f.hash_dim()), std::log1p(static_cast<double>(huge.size())) / 10 * 0.3, 1e-5);
+}
+
+TEST(LearnedFeaturizer, IdfDownweightsCommonTerms) {
+  HashedTfidfSpec spec;
+  spec.hash_bits = 14;
+  spec.dense_weight = 0;
+  spec.blocks = {{BlockKind::kWord, 1, 1, 0, 1.0f}};
+  auto f = HashedTfidfFeaturizer::fit(spec, {"common rare1", "common rare2", "common rare3"});
+  FeatureScratch scratch;
+  std::vector<std::vector<uint32_t>> b;
+  f->hashed_buckets("common rare1", scratch, b);
+  const auto v = featurize(*f, "common rare1");
+  // idf(common) = ln(4/4) + 1 = 1, idf(rare1) = ln(4/2) + 1.
+  const double common = 1.0, rare = std::log(2.0) + 1.0;
+  const double norm = std::sqrt(common * common + rare * rare);
+  EXPECT_NEAR(v.at(b[0][0]), common / norm, 1e-5);
+  EXPECT_NEAR(v.at(b[0][1]), rare / norm, 1e-5);
+}
+
+TEST(LearnedFeaturizer, SpecRoundTripsThroughJson) {
+  HashedTfidfSpec spec = HashedTfidfSpec::defaults();
+  spec.hash_bits = 13;
+  auto back = HashedTfidfSpec::from_json(spec.to_json());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(boost::json::serialize(back->to_json()), boost::json::serialize(spec.to_json()));
+  auto bad = spec.to_json();
+  bad["hash_bits"] = 40;
+  EXPECT_FALSE(HashedTfidfSpec::from_json(bad).ok());
+  bad = spec.to_json();
+  bad["blocks"].as_array()[0].as_object()["kind"] = "sentencepiece";
+  auto r = HashedTfidfSpec::from_json(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("sentencepiece"), std::string::npos);
+}
+
+TEST(LearnedFeaturizer, EmbeddingFeaturizerNormalisesAndChecksSize) {
+  EmbeddingFeaturizer f(3, true);
+  FeatureScratch scratch;
+  SparseVector v;
+  const float e[] = {3, 0, 4};
+  ASSERT_TRUE(f.featurize(RouteInput{"", e}, scratch, v).ok());
+  ASSERT_EQ(v.size(), 2u);  // zeros are skipped
+  EXPECT_NEAR(v.value[0], 0.6, 1e-6);
+  EXPECT_NEAR(v.value[1], 0.8, 1e-6);
+  const float wrong[] = {1, 2};
+  auto r = f.featurize(RouteInput{"", wrong}, scratch, v);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("embedding of 3 values, got 2"), std::string::npos);
+}
