@@ -1,0 +1,523 @@
+#!/usr/bin/env bash
+# bench/run.sh — loopback benchmark: mock upstream vs nginx hop vs Switchyard.
+#
+#   bench/run.sh [--quick] [options]
+#
+# Builds nothing. Expects build/switchyard and build/switchyard-bench-upstream
+# (cmake --preset release && cmake --build build). See docs/benchmarks.md for
+# what is measured and how to read the output.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR="$ROOT/build"
+ROUNDS=3
+DURATION=10      # seconds per measured wrk run
+WARMUP=2         # seconds of warm-up per target per scenario (discarded)
+TARGETS="direct,nginx,switchyard"
+# Scenario specs: <upstream delay ms>:<connections>
+SCENARIOS="0:16 0:64 0:256 60:64"
+PROXY_CPUS=${PROXY_CPUS:-0}   # proxy under test (nginx, switchyard)
+LOAD_CPUS=${LOAD_CPUS:-1}     # mock upstream + wrk
+QUICK=0 ROUNDS_SET=0 DURATION_SET=0 WARMUP_SET=0
+FOREIGN_MAX=10                # % of a core used by other processes before a run is disturbed
+RETRIES=${RETRIES:-2}         # reruns of a disturbed run before keeping it anyway
+RETRY_WAIT=${RETRY_WAIT:-20}  # seconds to wait before such a rerun
+SAMPLES=20                    # curl samples of x-litellm-overhead-duration-ms
+RESULTS_DIR="$ROOT/bench/results"
+
+usage() {
+  cat <<EOF
+usage: bench/run.sh [--quick] [options]
+
+  --quick              1 round, 3 s runs, 1 s warm-up (smoke test, not for publishing)
+  --rounds N           measured rounds per scenario (default $ROUNDS)
+  --duration S         seconds per measured run (default $DURATION)
+  --warmup S           warm-up seconds per target per scenario (default $WARMUP)
+  --targets LIST       comma list from direct,nginx,switchyard,switchyard-nolog
+                       (default $TARGETS; switchyard-nolog = access_log: false)
+  --scenarios "LIST"   space-separated delay_ms:connections (default "$SCENARIOS")
+  --retries N          rerun a run disturbed by other load (>$FOREIGN_MAX% of a core) up to N times (default $RETRIES)
+  --build-dir DIR      where switchyard and switchyard-bench-upstream live (default build/)
+  --results-dir DIR    where to write <timestamp>.md (default bench/results/)
+
+Environment: PROXY_CPUS (default 0) and LOAD_CPUS (default 1) are taskset CPU lists.
+EOF
+}
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --rounds) ROUNDS=$2; ROUNDS_SET=1; shift ;;
+    --duration) DURATION=$2; DURATION_SET=1; shift ;;
+    --warmup) WARMUP=$2; WARMUP_SET=1; shift ;;
+    --targets) TARGETS=$2; shift ;;
+    --retries) RETRIES=$2; shift ;;
+    --scenarios) SCENARIOS=$2; shift ;;
+    --build-dir) BUILD_DIR=$(cd "$2" && pwd); shift ;;
+    --results-dir) RESULTS_DIR=$2; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ $QUICK == 1 ]]; then  # explicit --rounds/--duration/--warmup still win
+  [[ $ROUNDS_SET == 1 ]] || ROUNDS=1
+  [[ $DURATION_SET == 1 ]] || DURATION=3
+  [[ $WARMUP_SET == 1 ]] || WARMUP=1
+fi
+
+IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
+has_target() { local t; for t in "${TARGET_LIST[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
+for t in "${TARGET_LIST[@]}"; do
+  case "$t" in direct|nginx|switchyard|switchyard-nolog) ;; *) echo "run.sh: unknown target '$t'" >&2; exit 2 ;; esac
+done
+
+# ---------------------------------------------------------------------------
+# Preconditions
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+MOCK_BIN="$BUILD_DIR/switchyard-bench-upstream"
+SY_BIN="$BUILD_DIR/switchyard"
+LUA="$ROOT/bench/lua/chat.lua"
+missing=()
+[[ -x $MOCK_BIN ]] || missing+=("$MOCK_BIN")
+if has_target switchyard || has_target switchyard-nolog; then [[ -x $SY_BIN ]] || missing+=("$SY_BIN"); fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "run.sh: missing: ${missing[*]}" >&2
+  echo "run.sh: build first:  cmake --preset release && cmake --build build" >&2
+  echo "        (or just the mock: cmake --build build --target switchyard-bench-upstream)" >&2
+  exit 1
+fi
+for tool in wrk curl taskset ss awk sort; do
+  command -v "$tool" >/dev/null || die "'$tool' not found in PATH"
+done
+if has_target nginx; then
+  NGINX_BIN=$(command -v nginx || true)
+  [[ -z $NGINX_BIN && -x /usr/sbin/nginx ]] && NGINX_BIN=/usr/sbin/nginx
+  [[ -n $NGINX_BIN ]] || die "nginx not found (apt-get install nginx-light), or drop it with --targets"
+fi
+NCPU=$(nproc)
+if [[ $NCPU -lt 2 ]]; then
+  echo "run.sh: warning: only $NCPU CPU; proxy and load generator will share it" >&2
+  PROXY_CPUS=0; LOAD_CPUS=0
+fi
+CLK_TCK=$(getconf CLK_TCK)
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+TS=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$RESULTS_DIR"
+RAW="$RESULTS_DIR/$TS"        # raw wrk output, configs, logs
+mkdir -p "$RAW"
+OUT_MD="$RESULTS_DIR/$TS.md"
+TMP=$(mktemp -d /tmp/switchyard-bench.XXXXXX)
+RESULTS_TSV="$RAW/runs.tsv"
+printf '#scenario\tdelay_ms\tconns\ttarget\tround\treq_s\tp50_us\tp99_us\tnon2xx\tsocket_errors\trequests\tproxy_cpu_us_per_req\tforeign_cpu_pct\tsteal_pct\n' >"$RESULTS_TSV"
+STATS_TSV="$RAW/proc.tsv"
+: >"$STATS_TSV"
+SAMPLES_TSV="$RAW/samples.tsv"
+: >"$SAMPLES_TSV"
+
+REQ_BODY='{"model":"bench-model","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"Reply with one short sentence about load testing."}],"max_tokens":64,"temperature":0}'
+AUTH='Authorization: Bearer sk-bench-master'
+
+# ---------------------------------------------------------------------------
+# Process management (only ever signals PIDs started here)
+
+MOCK_PID="" NGINX_PID=""
+declare -A SY_PIDS=() SY_PORTS=()   # by target: switchyard, switchyard-nolog
+stop_pid() {
+  local pid=$1
+  [[ -n $pid ]] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+stop_stack() {
+  local t
+  for t in "${!SY_PIDS[@]}"; do stop_pid "${SY_PIDS[$t]}"; done
+  SY_PIDS=(); SY_PORTS=()
+  stop_pid "$NGINX_PID"; NGINX_PID=""
+  stop_pid "$MOCK_PID"; MOCK_PID=""
+}
+cleanup() {
+  stop_stack
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  local p
+  while :; do
+    p=$(( 20000 + RANDOM % 40000 ))
+    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+  done
+}
+
+wait_for_line() {  # file pattern timeout_s
+  local i
+  for i in $(seq $(( $3 * 20 ))); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+start_mock() {  # delay_ms
+  taskset -c "$LOAD_CPUS" "$MOCK_BIN" --port 0 --delay-ms "$1" >"$TMP/mock.out" 2>"$TMP/mock.err" &
+  MOCK_PID=$!
+  wait_for_line "$TMP/mock.out" '^listening ' 5 || { cat "$TMP/mock.err" >&2; die "mock upstream did not start"; }
+  MOCK_PORT=$(awk '/^listening /{print $2; exit}' "$TMP/mock.out")
+}
+
+start_nginx() {
+  local dir="$TMP/nginx" user_line=""
+  rm -rf "$dir"; mkdir -p "$dir/tmp"
+  NGINX_PORT=$(free_port)
+  [[ $(id -u) == 0 ]] && user_line="user root;"
+  cat >"$dir/nginx.conf" <<EOF
+$user_line
+worker_processes 1;
+worker_rlimit_nofile $(ulimit -n);
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp/client_body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  upstream mock {
+    server 127.0.0.1:$MOCK_PORT;
+    keepalive 512;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    location / {
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+  taskset -c "$PROXY_CPUS" "$NGINX_BIN" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' \
+    >"$dir/stdout" 2>&1 &
+  NGINX_PID=$!
+  local i
+  for i in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/health" && break
+    kill -0 "$NGINX_PID" 2>/dev/null || { cat "$dir/stdout" "$dir/error.log" >&2 2>/dev/null; die "nginx exited"; }
+    sleep 0.05
+  done
+  NGINX_WORKER=$(ps -o pid= --ppid "$NGINX_PID" | head -n1 | tr -d ' ')
+  [[ -n $NGINX_WORKER ]] || die "could not find the nginx worker process"
+  cp "$dir/nginx.conf" "$RAW/nginx.conf"
+}
+
+start_switchyard() {  # target (switchyard | switchyard-nolog)
+  local t=$1 cfg="$TMP/$1.yaml" err="$TMP/$1.err"
+  cat >"$cfg" <<EOF
+model_list:
+  - model_name: bench-model
+    litellm_params:
+      model: openai/bench-model
+      api_base: http://127.0.0.1:$MOCK_PORT/v1
+      api_key: sk-bench
+general_settings:
+  master_key: sk-bench-master
+EOF
+  if [[ $t == switchyard-nolog ]]; then
+    printf 'switchyard_settings:\n  access_log: false\n' >>"$cfg"
+  fi
+  cp "$cfg" "$RAW/$t.yaml"
+  taskset -c "$PROXY_CPUS" "$SY_BIN" serve --config "$cfg" --host 127.0.0.1 --port 0 --threads 1 \
+    >/dev/null 2>"$err" &
+  SY_PIDS[$t]=$!
+  if ! wait_for_line "$err" '"msg":"listening"' 10; then
+    tail -n 20 "$err" >&2
+    die "$t did not print a \"listening\" line within 10 s"
+  fi
+  SY_PORTS[$t]=$(grep -m1 '"msg":"listening"' "$err" | grep -o '"port":[0-9]*' | head -n1 | cut -d: -f2)
+  [[ -n ${SY_PORTS[$t]} ]] || die "could not parse the $t port from: $(grep -m1 '"msg":"listening"' "$err")"
+}
+
+target_url() {
+  case "$1" in
+    direct) echo "http://127.0.0.1:$MOCK_PORT" ;;
+    nginx) echo "http://127.0.0.1:$NGINX_PORT" ;;
+    switchyard*) echo "http://127.0.0.1:${SY_PORTS[$1]}" ;;
+  esac
+}
+# PIDs whose CPU time is charged to a target (nginx: master + worker).
+target_pids() {
+  case "$1" in
+    direct) echo "" ;;
+    nginx) echo "$NGINX_PID $NGINX_WORKER" ;;
+    switchyard*) echo "${SY_PIDS[$1]}" ;;
+  esac
+}
+# PID whose memory is reported (nginx: the worker that does the proxying).
+target_mem_pid() {
+  case "$1" in
+    direct) echo "" ;;
+    nginx) echo "$NGINX_WORKER" ;;
+    switchyard*) echo "${SY_PIDS[$1]}" ;;
+  esac
+}
+
+cpu_ticks() {  # sum of utime+stime over PIDs
+  local total=0 pid f
+  for pid in "$@"; do
+    # Fields after the ')' of comm: utime is the 12th, stime the 13th.
+    f=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    set -- $f
+    total=$(( total + ${12} + ${13} ))
+  done
+  echo "$total"
+}
+
+sys_busy_ticks() {  # user+nice+system ticks over all CPUs (irq/softirq/steal excluded)
+  awk '$1 == "cpu" {print $2 + $3 + $4; exit}' /proc/stat
+}
+steal_ticks() {
+  awk '$1 == "cpu" {print $9 + 0; exit}' /proc/stat
+}
+children_ticks() {  # user+sys CPU of this shell's reaped children, in ticks
+  # `times` prints the shell's then the children's "XmY.ZZZs XmY.ZZZs".
+  times | awk -v hz="$CLK_TCK" 'NR == 2 {
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
+    printf "%d", t * hz + 0.5 }'
+}
+
+status_kb() {  # pid field
+  awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo ""
+}
+
+check_target() {  # target -> fails loudly unless a chat completion returns 200
+  local t=$1 url code
+  url="$(target_url "$t")/v1/chat/completions"
+  code=$(curl -s -o "$TMP/check.body" -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
+    -H "$AUTH" -d "$REQ_BODY" "$url" || true)
+  if [[ $code != 200 ]]; then
+    echo "run.sh: $t: POST $url returned HTTP '$code':" >&2
+    head -c 600 "$TMP/check.body" >&2 2>/dev/null; echo >&2
+    [[ $t == switchyard* ]] && { echo "--- $t stderr (tail)" >&2; tail -n 20 "$TMP/$t.err" >&2; }
+    die "target $t is not answering chat completions"
+  fi
+}
+
+run_wrk() {  # target conns seconds outfile
+  taskset -c "$LOAD_CPUS" wrk -t1 -c"$2" -d"$3"s --timeout 5s --latency -s "$LUA" "$(target_url "$1")" >"$4" 2>&1 || true
+}
+
+# ---------------------------------------------------------------------------
+# Overhead sampling: single requests on an idle system via curl.
+
+sample_overheads() {  # scenario_id
+  local sid=$1 t url i line
+  for t in "${TARGET_LIST[@]}"; do
+    url="$(target_url "$t")/v1/chat/completions"
+    for i in $(seq "$SAMPLES"); do
+      line=$(curl -s -o /dev/null -D "$TMP/hdr" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
+        -H "$AUTH" -d "$REQ_BODY" "$url" || echo "000 0")
+      local hdr
+      hdr=$(tr -d '\r' <"$TMP/hdr" | awk -F': *' 'tolower($1) == "x-litellm-overhead-duration-ms" {print $2}')
+      printf '%s\t%s\t%s\t%s\t%s\n' "$sid" "$t" "${line% *}" "${line#* }" "${hdr:--}" >>"$SAMPLES_TSV"
+    done
+  done
+}
+
+# ---------------------------------------------------------------------------
+# Main loop
+
+echo "# raw output: $RAW" >&2
+total_runs=0
+for spec in $SCENARIOS; do total_runs=$(( total_runs + ROUNDS * ${#TARGET_LIST[@]} )); done
+echo "# $total_runs measured runs of ${DURATION}s (+ warm-up), rounds=$ROUNDS, targets=$TARGETS" >&2
+
+run_no=0
+for spec in $SCENARIOS; do
+  delay=${spec%%:*}; conns=${spec##*:}
+  sid="d${delay}c${conns}"
+  start_mock "$delay"
+  has_target nginx && start_nginx
+  has_target switchyard && start_switchyard switchyard
+  has_target switchyard-nolog && start_switchyard switchyard-nolog
+  for t in "${TARGET_LIST[@]}"; do check_target "$t"; done
+
+  declare -A IDLE_RSS=()
+  for t in "${TARGET_LIST[@]}"; do
+    p=$(target_mem_pid "$t"); [[ -n $p ]] && IDLE_RSS[$t]=$(status_kb "$p" VmRSS)
+  done
+
+  for t in "${TARGET_LIST[@]}"; do
+    echo "# [$sid] warm-up $t (${WARMUP}s)" >&2
+    run_wrk "$t" "$conns" "$WARMUP" "$RAW/$sid-warmup-$t.txt"
+  done
+
+  n=${#TARGET_LIST[@]}
+  for (( r = 1; r <= ROUNDS; r++ )); do
+    for (( k = 0; k < n; k++ )); do
+      t=${TARGET_LIST[$(( (k + r - 1) % n ))]}   # rotate order every round
+      run_no=$(( run_no + 1 ))
+      out="$RAW/$sid-r$r-$t.txt"
+      pids=$(target_pids "$t")
+      for (( attempt = 0; ; attempt++ )); do
+        c0=$(cpu_ticks $pids)
+        # Interference check: system busy time not accounted for by the proxy,
+        # the mock or wrk is someone else's (a compile, another benchmark).
+        k0=$(cpu_ticks $pids "$MOCK_PID"); w0=$(children_ticks); b0=$(sys_busy_ticks); s0=$(steal_ticks)
+        run_wrk "$t" "$conns" "$DURATION" "$out"
+        k1=$(cpu_ticks $pids "$MOCK_PID"); w1=$(children_ticks); b1=$(sys_busy_ticks); s1=$(steal_ticks)
+        c1=$(cpu_ticks $pids)
+        foreign=$(awk -v b=$(( b1 - b0 )) -v k=$(( k1 - k0 + w1 - w0 )) -v d="$DURATION" -v hz="$CLK_TCK" \
+          'BEGIN {f = (b - k) / (d * hz) * 100; if (f < 0) f = 0; printf "%.0f", f}')
+        steal=$(awk -v s=$(( s1 - s0 )) -v d="$DURATION" -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", s / (d * hz) * 100}')
+        summary=$(grep '^BENCH_SUMMARY' "$out" || true)
+        lat=$(grep '^BENCH_LATENCY_US' "$out" || true)
+        if [[ -z $summary || -z $lat ]]; then
+          echo "run.sh: wrk produced no summary for $t ($out):" >&2; cat "$out" >&2
+          die "wrk failed"
+        fi
+        # key=value -> TSV; cpu per request in microseconds.
+        row=$(echo "$summary $lat" | awk -v sid="$sid" -v d="$delay" -v c="$conns" -v t="$t" -v r="$r" \
+          -v dc=$(( c1 - c0 )) -v hz="$CLK_TCK" -v haspid="${pids:+1}" -v fo="$foreign" -v st="$steal" '{
+            for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+            rps = v["requests"] / (v["duration_us"] / 1e6)
+            sock = v["connect_err"] + v["read_err"] + v["write_err"] + v["timeout_err"]
+            cpu = (haspid && v["requests"] > 0) ? dc / hz * 1e6 / v["requests"] : -1
+            printf "%s\t%s\t%s\t%s\t%s\t%.1f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%d\t%d\n", sid, d, c, t, r, rps, v["p50"], v["p99"], v["non2xx"], sock, v["requests"], cpu, fo, st
+          }')
+        echo "$row" | awk -F'\t' -v n="$run_no" -v tot="$total_runs" -v lim="$FOREIGN_MAX" '{printf "# [%d/%d] %s %-10s round %s: %8.0f req/s  p50 %.2f ms  p99 %.2f ms  non2xx %d  sock_err %d  foreign-cpu %d%%  steal %d%%%s\n", n, tot, $1, $4, $5, $6, $7/1000, $8/1000, $9, $10, $13, $14, ($13 > lim ? "  <-- interference" : "")}' >&2
+        sleep 1
+        if (( foreign > FOREIGN_MAX && attempt < RETRIES )); then
+          echo "$row" >>"$RAW/discarded.tsv"
+          mv "$out" "${out%.txt}-discarded$attempt.txt"
+          echo "# other load on the machine; discarding this run and retrying in ${RETRY_WAIT}s ($(( attempt + 1 ))/$RETRIES)" >&2
+          sleep "$RETRY_WAIT"
+          continue
+        fi
+        echo "$row" >>"$RESULTS_TSV"
+        break
+      done
+    done
+  done
+
+  sleep 1
+  for t in "${TARGET_LIST[@]}"; do
+    p=$(target_mem_pid "$t")
+    [[ -n $p ]] || continue
+    printf '%s\t%s\t%s\t%s\t%s\n' "$sid" "$t" "${IDLE_RSS[$t]:-}" "$(status_kb "$p" VmHWM)" "$(status_kb "$p" VmRSS)" >>"$STATS_TSV"
+  done
+  if [[ $delay == 0 ]] && [[ ! -s $SAMPLES_TSV ]]; then sample_overheads "$sid"; fi
+  for t in "${!SY_PIDS[@]}"; do cp "$TMP/$t.err" "$RAW/$sid-$t.stderr"; done
+  [[ -n $NGINX_PID ]] && cp "$TMP/nginx/error.log" "$RAW/$sid-nginx-error.log" 2>/dev/null || true
+  stop_stack
+  unset IDLE_RSS
+done
+
+# ---------------------------------------------------------------------------
+# Report
+
+median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+col() {  # sid target column -> median
+  awk -F'\t' -v s="$1" -v t="$2" -v c="$3" '$1 == s && $4 == t {print $c}' "$RESULTS_TSV" | median
+}
+colsum() {
+  awk -F'\t' -v s="$1" -v t="$2" -v c="$3" '$1 == s && $4 == t {n += $c} END {print n + 0}' "$RESULTS_TSV"
+}
+mem() {  # sid target column(3 idle,4 hwm,5 rss) -> MiB
+  awk -F'\t' -v s="$1" -v t="$2" -v c="$3" '$1 == s && $2 == t && $c != "" {printf "%.1f", $c / 1024; exit}' "$STATS_TSV"
+}
+fmt_ms() { awk -v x="$1" 'BEGIN {if (x == "") print "—"; else printf "%.2f", x / 1000}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || b == 0) print "—"; else printf "%.2f×", a / b}'; }
+diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "") print "—"; else printf "%+.2f", (a - b) / 1000}'; }
+or_dash() { [[ -n $1 ]] && echo "$1" || echo "—"; }
+
+cpu_model=$(lscpu 2>/dev/null | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); print $2; exit}')
+git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
+git_dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo " (dirty tree)" || true)
+sy_info="—"
+if has_target switchyard || has_target switchyard-nolog; then
+  sy_info="$(stat -c '%y' "$SY_BIN" | cut -d. -f1), sha256 $(sha256sum "$SY_BIN" | cut -c1-12)"
+fi
+
+{
+  echo "# Switchyard loopback benchmark — $TS"
+  echo
+  echo "- Command: \`bench/run.sh$([[ $QUICK == 1 ]] && echo " --quick") --rounds $ROUNDS --duration $DURATION --warmup $WARMUP --targets $TARGETS --scenarios \"$SCENARIOS\"\`"
+  echo "- Machine: $(uname -sr), $NCPU CPUs, $cpu_model; proxy pinned to CPU $PROXY_CPUS, mock upstream + wrk (1 thread) to CPU $LOAD_CPUS"
+  echo "- Tree: $git_rev$git_dirty; switchyard binary: $sy_info"
+  echo "- $(wrk --version 2>&1 | head -n1 | cut -c1-60); nginx $("${NGINX_BIN:-nginx}" -v 2>&1 | sed 's/.*nginx\///')"
+  echo "- Each cell is the median of $ROUNDS interleaved run(s) of ${DURATION}s; errors are summed over all runs."
+  echo "  Proxy CPU is user+sys time of the proxy process(es) per request. RSS is the proxy process"
+  echo "  (nginx: its single worker): idle before load, peak (VmHWM) and after load, in MiB."
+  discarded=0; [[ -f $RAW/discarded.tsv ]] && discarded=$(wc -l <"$RAW/discarded.tsv")
+  awk -F'\t' -v lim="$FOREIGN_MAX" -v disc="$discarded" '!/^#/ {n++; if ($13 > m) m = $13; if ($13 > lim) bad++; if ($14 > st) st = $14}
+    END {printf "- Interference check: CPU time used by processes other than the proxy, mock and wrk peaked at %d%% of one core in a kept run (%d of %d kept runs above %d%%; %d disturbed runs discarded and rerun); hypervisor steal peaked at %d%%.%s\n",
+      m, bad, n, lim, disc, st, (bad > 0 ? " **Some kept runs were disturbed; rerun on an idle machine before trusting these figures.**" : "")}' "$RESULTS_TSV"
+  echo
+  for spec in $SCENARIOS; do
+    delay=${spec%%:*}; conns=${spec##*:}
+    sid="d${delay}c${conns}"
+    ngx_rps=$(col "$sid" nginx 6); ngx_p50=$(col "$sid" nginx 7); ngx_p99=$(col "$sid" nginx 8)
+    dir_p50=$(col "$sid" direct 7); dir_p99=$(col "$sid" direct 8)
+    if [[ $delay == 0 ]]; then
+      echo "## Zero upstream delay, $conns connections"
+      echo
+      echo "| target | req/s | p50 ms | p99 ms | req/s vs nginx | p50 vs nginx | p99 vs nginx | non-2xx/3xx | socket errors | proxy CPU µs/req | RSS idle / peak / after MiB |"
+      echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    else
+      echo "## ${delay} ms upstream delay, $conns connections (≈ $(awk -v c="$conns" -v d="$delay" 'BEGIN {printf "%.0f", c * 1000 / d}') req/s offered)"
+      echo
+      echo "| target | req/s | p50 ms | p99 ms | added p50 ms vs direct | added p99 ms vs direct | non-2xx/3xx | socket errors | proxy CPU µs/req | RSS idle / peak / after MiB |"
+      echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    fi
+    for t in "${TARGET_LIST[@]}"; do
+      rps=$(col "$sid" "$t" 6); p50=$(col "$sid" "$t" 7); p99=$(col "$sid" "$t" 8)
+      cpu=$(col "$sid" "$t" 12)
+      cpu_s=$(awk -v x="$cpu" 'BEGIN {if (x == "" || x < 0) print "—"; else printf "%.1f", x}')
+      rss="—"
+      [[ $t != direct ]] && rss="$(or_dash "$(mem "$sid" "$t" 3)") / $(or_dash "$(mem "$sid" "$t" 4)") / $(or_dash "$(mem "$sid" "$t" 5)")"
+      rps_s=$(awk -v x="$rps" 'BEGIN {printf "%.0f", x}')
+      if [[ $delay == 0 ]]; then
+        vs1=$(ratio "$rps" "$ngx_rps"); vs2=$(ratio "$p50" "$ngx_p50"); vs3=$(ratio "$p99" "$ngx_p99")
+        [[ $t == nginx ]] && { vs1="1.00×"; vs2="1.00×"; vs3="1.00×"; }
+        echo "| $t | $rps_s | $(fmt_ms "$p50") | $(fmt_ms "$p99") | $vs1 | $vs2 | $vs3 | $(colsum "$sid" "$t" 9) | $(colsum "$sid" "$t" 10) | $cpu_s | $rss |"
+      else
+        a50="—"; a99="—"
+        [[ $t != direct ]] && { a50=$(diff_ms "$p50" "$dir_p50"); a99=$(diff_ms "$p99" "$dir_p99"); }
+        echo "| $t | $rps_s | $(fmt_ms "$p50") | $(fmt_ms "$p99") | $a50 | $a99 | $(colsum "$sid" "$t" 9) | $(colsum "$sid" "$t" 10) | $cpu_s | $rss |"
+      fi
+    done
+    echo
+  done
+  if [[ -s $SAMPLES_TSV ]]; then
+    echo "## Idle single-request latency (curl, new connection per request, $SAMPLES samples each)"
+    echo
+    echo "| target | HTTP 200 | median total ms | min total ms | median x-litellm-overhead-duration-ms |"
+    echo "|---|---:|---:|---:|---:|"
+    for t in "${TARGET_LIST[@]}"; do
+      ok=$(awk -F'\t' -v t="$t" '$2 == t && $3 == 200 {n++} END {print n + 0}' "$SAMPLES_TSV")
+      tot=$(awk -F'\t' -v t="$t" '$2 == t {print $4 * 1000}' "$SAMPLES_TSV" | median)
+      mn=$(awk -F'\t' -v t="$t" '$2 == t {print $4 * 1000}' "$SAMPLES_TSV" | sort -g | head -n1)
+      hdr=$(awk -F'\t' -v t="$t" '$2 == t && $5 != "-" {print $5}' "$SAMPLES_TSV" | median)
+      printf '| %s | %s/%s | %.3f | %.3f | %s |\n' "$t" "$ok" "$SAMPLES" "$tot" "$mn" "$(or_dash "$hdr")"
+    done
+    echo
+  fi
+  echo "Raw wrk output, configs and logs: \`${RAW#"$ROOT"/}/\`"
+} | tee "$OUT_MD"
+
+echo "# written: $OUT_MD" >&2
