@@ -4,11 +4,13 @@
 // as counters (the target in docs/routing.md is p99 <= 50 us).
 //
 //   build-learned/switchyard-routing-bench --benchmark_min_time=2
-//   SWITCHYARD_ROUTER_MODEL=/path/router.syr build-learned/switchyard-routing-bench
+//   SWITCHYARD_ROUTER_MODEL=/path/router.syr SWITCHYARD_BENCH_PROMPTS=test.jsonl \
+//     build-learned/switchyard-routing-bench
 //
 // Models are trained at start-up on synthetic data shaped like the shared
 // routing data (2,000 queries, 11 candidates) with few epochs: latency depends
 // on the shapes, not on how well the weights were fitted.
+// SWITCHYARD_BENCH_HASH_BITS=N trains them with 2^N hashed buckets instead of the default.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "learned/dataset.h"
 #include "learned/router.h"
 #include "learned/trainer.h"
 
@@ -89,6 +92,9 @@ std::map<std::string, std::shared_ptr<const RouterModel>>& routers() {
       o.svm.platt_folds = 2;
       o.mlp.max_epochs = 1;
       o.mf.max_epochs = 1;
+      if (const char* bits = std::getenv("SWITCHYARD_BENCH_HASH_BITS")) {
+        o.tfidf.hash_bits = std::atoi(bits);
+      }
       auto outcome = train_router(data, o);
       if (!outcome.ok()) {
         std::fprintf(stderr, "training %s failed: %s\n", strategy, outcome.error().message.c_str());
@@ -109,12 +115,31 @@ std::map<std::string, std::shared_ptr<const RouterModel>>& routers() {
   return all;
 }
 
-const std::string& prompt_2kb() {
-  static const std::string prompt = [] {
-    Rng rng(7);
-    return synthetic_text(rng, 2048);
+// The prompts decisions are timed on: by default one synthetic 2 KB prompt;
+// with SWITCHYARD_BENCH_PROMPTS=file.jsonl (routing data or route input), its
+// prompts of 1.5-2.5 KB, cycled.
+const std::vector<std::string>& prompts_2kb() {
+  static const std::vector<std::string> prompts = [] {
+    std::vector<std::string> out;
+    if (const char* path = std::getenv("SWITCHYARD_BENCH_PROMPTS")) {
+      auto text = read_whole_file(path);
+      auto rows = text.ok() ? parse_queries(*text)
+                            : switchyard::Result<std::vector<QueryRow>>(text.error());
+      if (!rows.ok()) {
+        std::fprintf(stderr, "%s\n", rows.error().message.c_str());
+        std::exit(1);
+      }
+      for (auto& row : *rows) {
+        if (row.prompt.size() >= 1536 && row.prompt.size() <= 2560) out.push_back(row.prompt);
+      }
+    }
+    if (out.empty()) {
+      Rng rng(7);
+      out.push_back(synthetic_text(rng, 2048));
+    }
+    return out;
   }();
-  return prompt;
+  return prompts;
 }
 
 void report_percentiles(benchmark::State& state, std::vector<double>& ns) {
@@ -131,12 +156,14 @@ void BM_Decision(benchmark::State& state, const std::string& strategy) {
     return;
   }
   const RouterModel& router = *it->second;
-  const std::string& prompt = prompt_2kb();
+  const auto& prompts = prompts_2kb();
   std::vector<double> scores;
   std::vector<double> ns;
   ns.reserve(1 << 20);
-  router.score(prompt, 1.0, scores);  // warm the thread's scratch
+  router.score(prompts[0], 1.0, scores);  // warm the thread's scratch
+  size_t next = 0;
   for (auto _ : state) {
+    const std::string& prompt = prompts[next++ % prompts.size()];
     const auto t0 = std::chrono::steady_clock::now();
     router.score(prompt, 1.0, scores);
     benchmark::DoNotOptimize(scores.data());
@@ -144,7 +171,7 @@ void BM_Decision(benchmark::State& state, const std::string& strategy) {
     if (ns.size() < ns.capacity()) ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
   }
   report_percentiles(state, ns);
-  state.SetLabel(std::to_string(prompt.size()) + " B prompt, " +
+  state.SetLabel(std::to_string(prompts.size()) + " prompt(s) of ~2 KB, " +
                  std::to_string(router.candidates().size()) + " candidates");
 }
 
@@ -152,10 +179,12 @@ void BM_FeaturizeOnly(benchmark::State& state) {
   const RouterModel& router = *routers().at("svm");
   FeatureScratch scratch;
   SparseVector v;
-  const std::string& prompt = prompt_2kb();
+  const auto& prompts = prompts_2kb();
   std::vector<double> ns;
   ns.reserve(1 << 20);
+  size_t next = 0;
   for (auto _ : state) {
+    const std::string& prompt = prompts[next++ % prompts.size()];
     const auto t0 = std::chrono::steady_clock::now();
     (void)router.featurizer().featurize(RouteInput{prompt, {}}, scratch, v);
     benchmark::DoNotOptimize(v.index.data());

@@ -56,7 +56,7 @@ General
 Featurizer
   --featurizer NAME     hashed_tfidf (default) | embedding (rows carry "embedding": [...])
   --hash-bits N         2^N hashed buckets, default 16
-  --word-ngrams A-B     default 1-2;   --char-ngrams A-B|off  default 3-5
+  --word-ngrams A-B     default 1-2;   --char-ngrams A-B|off  default 4-4 (n <= 7)
   --char-tail N         character n-grams only over the last N bytes, default 1024 (0 = all)
   --tail-bytes N|0      words of the last N bytes as their own block, default 512 (0 = off)
   --no-idf              plain TF instead of TF-IDF
@@ -65,9 +65,9 @@ knn     --k N|auto (auto: best of 10..200 on the validation slice)  --knn-power 
         max-df instead of approximating them)
         --query-terms N (0 = all)  --max-postings N (0 = all): latency bounds
 svm     --svm-c X (1)  --svm-epochs N (100)  --svm-balanced
-mlp     --hidden N[,N] (128)  --epochs N (max, 60)  --patience N (6)  --learning-rate X (2e-3)
-        --batch-size N (32)  --dropout X (0.2)  --weight-decay X (1e-4)  --init-scale X (0.1)
-mf      --factors N (32)  --pairwise-weight X (1)  --pointwise-weight X (0.5) and the mlp
+mlp     --hidden N[,N] (32)  --epochs N (max, 60)  --patience N (6)  --learning-rate X (2e-3)
+        --batch-size N (32)  --dropout X (0.5)  --weight-decay X (1e-4)  --init-scale X (0.1)
+mf      --factors N (8)  --pairwise-weight X (1)  --pointwise-weight X (0.5) and the mlp
         optimiser flags (--epochs --patience --learning-rate --batch-size --weight-decay)
 hybrid  --small MODEL  --large MODEL  --large-share X (0.3)  --margin X (0)  --svm-c X
 )";
@@ -327,7 +327,7 @@ int cmd_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
   // Rebuild the featurizer blocks from the n-gram flags.
   {
-    int wl = 1, wh = 2, cl = 3, ch = 5;
+    int wl = 1, wh = 2, cl = 4, ch = 4;
     bool chars = true;
     uint64_t tail = 512;
     uint64_t char_tail = 1024;
@@ -337,7 +337,7 @@ int cmd_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
     if (o.values.count("--char-ngrams")) {
       if (o.get("--char-ngrams") == "off") chars = false;
       else if (!to_range(o.get("--char-ngrams"), cl, ch)) {
-        o.errors.push_back("--char-ngrams must look like 3-5 or off");
+        o.errors.push_back("--char-ngrams must look like 4-4, 3-5 or off");
       }
     }
     uint_opt("--tail-bytes", tail, 0, 1u << 20);

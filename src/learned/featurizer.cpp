@@ -85,7 +85,7 @@ HashedTfidfSpec HashedTfidfSpec::defaults() {
   HashedTfidfSpec spec;
   spec.blocks = {
       {BlockKind::kWord, 1, 2, 0, 1.0f},
-      {BlockKind::kChar, 3, 5, 1024, 1.0f},
+      {BlockKind::kChar, 4, 4, 1024, 1.0f},
       {BlockKind::kTailWord, 1, 2, 512, 1.0f},
   };
   return spec;
@@ -218,6 +218,23 @@ void HashedTfidfFeaturizer::normalise_text(std::string_view text, FeatureScratch
   std::memset(w, 0, kTextPadding);
   out.resize(n + kTextPadding);
   s.byte_classes = classes;
+  // Each word hashed once, 8 bytes at a time (same as word_hash(); the zero
+  // padding after the text makes the unaligned loads safe).
+  s.word_hash.resize(s.word_start.size());
+  const char* t = out.data();
+  for (size_t i = 0; i < s.word_start.size(); ++i) {
+    const uint32_t a = s.word_start[i], len = s.word_end[i] - a;
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ len;
+    for (uint32_t off = 0; off < len; off += 8) {
+      uint64_t chunk;
+      std::memcpy(&chunk, t + a + off, 8);
+      const uint32_t rem = len - off;
+      if (rem < 8) chunk &= (uint64_t{1} << (8 * rem)) - 1;
+      h = (h ^ chunk) * 0xFF51AFD7ED558CCDULL;
+      h ^= h >> 32;
+    }
+    s.word_hash[i] = h;
+  }
 }
 
 template <typename Emit>
@@ -256,7 +273,7 @@ void HashedTfidfFeaturizer::for_each_bucket(const FeatureBlock& block, const Fea
     return;
   }
   const uint64_t mask = hash_dim() - 1;
-  const uint64_t tagged = fnv1a_byte(kFnvOffset, kind_tag(block.kind));
+  const unsigned char tag = kind_tag(block.kind);
   const size_t words = s.word_start.size();
   size_t first = 0;
   uint32_t tail_start = 0;
@@ -264,15 +281,21 @@ void HashedTfidfFeaturizer::for_each_bucket(const FeatureBlock& block, const Fea
     tail_start = static_cast<uint32_t>(n - block.tail_bytes);
     while (first < words && s.word_end[first] <= tail_start) ++first;
   }
+  uint64_t seeds[8];
+  for (int len = block.min_n; len <= block.max_n; ++len) seeds[len] = ngram_seed(tag, len);
+  // A tail cut through a word hashes the part inside the tail.
+  const bool cut = first < words && s.word_start[first] < tail_start;
+  const uint64_t first_hash =
+      cut ? word_hash(std::string_view(text).substr(tail_start, s.word_end[first] - tail_start))
+          : 0;
   for (size_t i = first; i < words; ++i) {
     for (int len = block.min_n; len <= block.max_n && i + len <= words; ++len) {
-      uint64_t h = fnv1a_byte(tagged, static_cast<unsigned char>(len));
+      uint64_t g = seeds[len];
       for (int k = 0; k < len; ++k) {
-        if (k > 0) h = fnv1a_byte(h, ' ');
-        const uint32_t start = std::max(s.word_start[i + k], tail_start);
-        h = fnv1a(h, std::string_view(text).substr(start, s.word_end[i + k] - start));
+        const size_t w = i + k;
+        g = ngram_step(g, (w == first && cut) ? first_hash : s.word_hash[w]);
       }
-      emit(static_cast<uint32_t>(fmix64(h) & mask));
+      emit(static_cast<uint32_t>(fmix64(g) & mask));
     }
   }
 }

@@ -42,6 +42,7 @@ struct FeatureScratch {
   std::string text;                  // normalised prompt (+ 8 zero bytes of padding)
   std::vector<uint32_t> word_start;  // word boundaries in `text`
   std::vector<uint32_t> word_end;
+  std::vector<uint64_t> word_hash;   // word_hash() of each word
   std::vector<uint32_t> emits;       // bucket ids of the current block (hashed_buckets only)
   std::vector<uint16_t> counts;      // per bucket: n-gram count in the current block
   std::vector<float> totals;         // per bucket: weight accumulated over blocks
@@ -87,7 +88,7 @@ struct HashedTfidfSpec {
   float dense_weight = 0.3f;  // weight of the kDenseFeatures hand-made features
   uint32_t max_bytes = 32768;  // longer prompts keep their last max_bytes bytes
 
-  // Word uni+bigrams, char 3-5-grams of the last 1 KB, words of the last 512 bytes.
+  // Word uni+bigrams, char 4-grams of the last 1 KB, words of the last 512 bytes.
   static HashedTfidfSpec defaults();
   boost::json::object to_json() const;
   static Result<HashedTfidfSpec> from_json(const boost::json::object& spec);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
+#include <cstring>
 
 namespace switchyard::learned {
 
@@ -22,6 +23,14 @@ KnnModel::KnnModel(KnnParams params, uint32_t rows, uint32_t candidates,
       prior_(std::move(prior)),
       common_(std::move(common)) {
   if (params_.common_rank > 0) {
+    const uint32_t rank = params_.common_rank;
+    row_factors_t_.resize(common_.row_factors.size());
+    for (uint32_t r = 0; r < rows_; ++r) {
+      for (uint32_t f = 0; f < rank; ++f) {
+        row_factors_t_[static_cast<size_t>(f) * rows_ + r] =
+            common_.row_factors[static_cast<size_t>(r) * rank + f];
+      }
+    }
     common_slot_.assign(start_.size() - 1, -1);
     for (size_t k = 0; k < common_.features.size(); ++k) {
       common_slot_[common_.features[k]] = static_cast<int32_t>(k);
@@ -29,17 +38,32 @@ KnnModel::KnnModel(KnnParams params, uint32_t rows, uint32_t candidates,
   }
 }
 
+namespace {
+
+// Orders floats descending and, on ties, rows ascending, as one integer key.
+uint64_t neighbour_key(float similarity, uint32_t row) {
+  uint32_t u;
+  std::memcpy(&u, &similarity, 4);
+  const uint32_t ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  return (static_cast<uint64_t>(~ascending) << 32) | row;
+}
+
+float neighbour_similarity(uint64_t key) {
+  const uint32_t ascending = ~static_cast<uint32_t>(key >> 32);
+  const uint32_t u = (ascending & 0x80000000u) ? (ascending & 0x7fffffffu) : ~ascending;
+  float similarity;
+  std::memcpy(&similarity, &u, 4);
+  return similarity;
+}
+
+}  // namespace
+
 void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<double> quality) const {
-  if (s.similarity.size() < rows_) {
-    s.similarity.assign(rows_, 0.0f);
-    s.hit.assign(rows_, 0);
-  }
-  s.hit_rows.clear();
   const uint64_t features = start_.size() - 1;
   // The heaviest query terms first; ties by feature index keep it deterministic.
+  size_t terms = x.size();
   s.query_order.resize(x.size());
   for (uint32_t k = 0; k < x.size(); ++k) s.query_order[k] = k;
-  size_t terms = x.size();
   if (params_.query_terms > 0 && terms > params_.query_terms) {
     terms = params_.query_terms;
     std::nth_element(s.query_order.begin(), s.query_order.begin() + static_cast<ptrdiff_t>(terms),
@@ -49,66 +73,89 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
                      });
   }
   const uint32_t rank = params_.common_rank;
-  if (rank > 0) s.common.assign(rank, 0.0f);
-  for (size_t t = 0; t < terms; ++t) {
-    const size_t k = s.query_order[t];
-    const uint32_t i = x.index[k];
-    if (i >= features) continue;
-    const float v = x.value[k];
-    if (rank > 0 && common_slot_[i] >= 0) {
-      const float* row = common_.projection.data() + static_cast<size_t>(common_slot_[i]) * rank;
-      for (uint32_t f = 0; f < rank; ++f) s.common[f] += v * row[f];
-      continue;
-    }
-    for (uint64_t p = start_[i]; p < start_[i + 1]; ++p) {
-      const uint32_t r = posting_row_[p];
-      if (!s.hit[r]) {
-        s.hit[r] = 1;
-        s.hit_rows.push_back(r);
-      }
-      s.similarity[r] += v * posting_value_[p];
-    }
-  }
+  s.neighbours.clear();
   if (rank > 0) {
-    // Every row gets the low-rank similarity of the frequent features.
-    for (uint32_t r = 0; r < rows_; ++r) {
-      const float* f = common_.row_factors.data() + static_cast<size_t>(r) * rank;
-      float dot = 0;
-      for (uint32_t j = 0; j < rank; ++j) dot += f[j] * s.common[j];
-      if (!s.hit[r]) {
-        s.hit[r] = 1;
-        s.hit_rows.push_back(r);
+    // Dense path: every row gets the low-rank similarity of the frequent
+    // features, then the exact sparse part is added.
+    s.similarity.assign(rows_, 0.0f);
+    s.common.assign(rank, 0.0f);
+    float* __restrict common = s.common.data();
+    for (size_t t = 0; t < terms; ++t) {
+      const size_t k = s.query_order[t];
+      const uint32_t i = x.index[k];
+      if (i >= features || common_slot_[i] < 0) continue;
+      const float v = x.value[k];
+      const float* __restrict row =
+          common_.projection.data() + static_cast<size_t>(common_slot_[i]) * rank;
+      for (uint32_t f = 0; f < rank; ++f) common[f] += v * row[f];
+    }
+    float* __restrict sim = s.similarity.data();
+    for (uint32_t f = 0; f < rank; ++f) {
+      const float c = common[f];
+      const float* __restrict column = row_factors_t_.data() + static_cast<size_t>(f) * rows_;
+      for (uint32_t r = 0; r < rows_; ++r) sim[r] += c * column[r];
+    }
+    for (size_t t = 0; t < terms; ++t) {
+      const size_t k = s.query_order[t];
+      const uint32_t i = x.index[k];
+      if (i >= features) continue;
+      const float v = x.value[k];
+      for (uint64_t p = start_[i]; p < start_[i + 1]; ++p) sim[posting_row_[p]] += v * posting_value_[p];
+    }
+    for (uint32_t r = 0; r < rows_; ++r) s.neighbours.push_back(neighbour_key(sim[r], r));
+  } else {
+    // Sparse path: only rows sharing a feature with the query are touched.
+    if (s.hit.size() < rows_) {
+      s.hit.assign(rows_, 0);
+      s.sparse_similarity.assign(rows_, 0.0f);
+    }
+    s.hit_rows.clear();
+    for (size_t t = 0; t < terms; ++t) {
+      const size_t k = s.query_order[t];
+      const uint32_t i = x.index[k];
+      if (i >= features) continue;
+      const float v = x.value[k];
+      for (uint64_t p = start_[i]; p < start_[i + 1]; ++p) {
+        const uint32_t r = posting_row_[p];
+        if (!s.hit[r]) {
+          s.hit[r] = 1;
+          s.hit_rows.push_back(r);
+        }
+        s.sparse_similarity[r] += v * posting_value_[p];
       }
-      s.similarity[r] += dot;
+    }
+    for (uint32_t r : s.hit_rows) {
+      s.neighbours.push_back(neighbour_key(s.sparse_similarity[r], r));
+      s.sparse_similarity[r] = 0.0f;
+      s.hit[r] = 0;
     }
   }
-  const size_t k = std::min<size_t>(params_.k, s.hit_rows.size());
-  auto closer = [&](uint32_t a, uint32_t b) {
-    if (s.similarity[a] != s.similarity[b]) return s.similarity[a] > s.similarity[b];
-    return a < b;
-  };
-  if (k < s.hit_rows.size()) {
-    std::nth_element(s.hit_rows.begin(), s.hit_rows.begin() + static_cast<ptrdiff_t>(k),
-                     s.hit_rows.end(), closer);
+  const size_t k = std::min<size_t>(params_.k, s.neighbours.size());
+  if (k < s.neighbours.size()) {
+    std::nth_element(s.neighbours.begin(), s.neighbours.begin() + static_cast<ptrdiff_t>(k),
+                     s.neighbours.end());
   }
+  // Similarity-weighted mean label of the k nearest, per candidate.
+  s.quality.assign(2 * static_cast<size_t>(candidates_), 0.0);
+  double* num = s.quality.data();
+  double* den = num + candidates_;
   for (uint32_t m = 0; m < candidates_; ++m) {
-    double num = params_.prior_weight * prior_[m];
-    double den = params_.prior_weight;
-    for (size_t n = 0; n < k; ++n) {
-      const uint32_t r = s.hit_rows[n];
-      const float label = labels_[static_cast<size_t>(r) * candidates_ + m];
-      if (std::isnan(label)) continue;
-      const double sim = std::max(0.0f, s.similarity[r]);
-      const double w = params_.power == 1.0 ? sim : std::pow(sim, params_.power);
-      num += w * label;
-      den += w;
+    num[m] = params_.prior_weight * prior_[m];
+    den[m] = params_.prior_weight;
+  }
+  for (size_t n = 0; n < k; ++n) {
+    const auto r = static_cast<uint32_t>(s.neighbours[n]);
+    const float similarity = rank > 0 ? s.similarity[r] : neighbour_similarity(s.neighbours[n]);
+    const double clipped = std::max(0.0f, similarity);
+    const double w = params_.power == 1.0 ? clipped : std::pow(clipped, params_.power);
+    const float* labels = labels_.data() + static_cast<size_t>(r) * candidates_;
+    for (uint32_t m = 0; m < candidates_; ++m) {
+      if (std::isnan(labels[m])) continue;
+      num[m] += w * labels[m];
+      den[m] += w;
     }
-    quality[m] = den > 0 ? num / den : prior_[m];
   }
-  for (uint32_t r : s.hit_rows) {
-    s.similarity[r] = 0.0f;
-    s.hit[r] = 0;
-  }
+  for (uint32_t m = 0; m < candidates_; ++m) quality[m] = den[m] > 0 ? num[m] / den[m] : prior_[m];
 }
 
 void HybridModel::predict(const SparseVector& x, ScoringScratch& s,

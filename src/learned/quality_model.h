@@ -21,9 +21,11 @@ struct ScoringScratch {
   FeatureScratch features;
   SparseVector x;
   NetScratch net;
-  std::vector<float> similarity;  // knn: one per training row, kept zeroed between calls
-  std::vector<uint8_t> hit;       // knn: row touched in this call
+  std::vector<float> similarity;         // knn: one per training row (dense path)
+  std::vector<float> sparse_similarity;  // knn: per row, kept zeroed between calls
+  std::vector<uint8_t> hit;              // knn: row touched in this call (sparse path)
   std::vector<uint32_t> hit_rows;
+  std::vector<uint64_t> neighbours;      // knn: (similarity, row) sort keys
   std::vector<uint32_t> query_order;  // knn: query terms by weight
   std::vector<float> common;          // knn: V^T q
   std::vector<double> quality;
@@ -90,6 +92,7 @@ class KnnModel final : public QualityModel {
   std::vector<float> labels_;  // rows x candidates, NaN = unknown
   std::vector<double> prior_;
   CommonFactors common_;
+  std::vector<float> row_factors_t_;  // rank x rows: common_.row_factors transposed
   std::vector<int32_t> common_slot_;  // feature -> row of common_.projection, or -1
 };
 

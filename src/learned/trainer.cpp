@@ -263,7 +263,7 @@ std::pair<std::string, std::string> default_hybrid_pair(const Dataset& data) {
   }
   size_t small = large;
   for (size_t j = 0; j < quality.size(); ++j) {
-    if (j == large || cost[j] > 0.2 * cost[large]) continue;
+    if (j == large || cost[j] > 0.25 * cost[large]) continue;
     if (small == large || quality[j] > quality[small]) small = j;
   }
   if (small == large) {

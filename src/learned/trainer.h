@@ -56,7 +56,7 @@ struct TrainOutcome {
 Result<TrainOutcome> train_router(const Dataset& data, const TrainOptions& options);
 
 // The small/large pair hybrid uses when none is given: large = best mean
-// quality; small = best mean quality among models costing at most a fifth of
+// quality; small = best mean quality among models costing at most a quarter of
 // the large one (else the cheapest other model).
 std::pair<std::string, std::string> default_hybrid_pair(const Dataset& data);
 

@@ -20,10 +20,8 @@ const std::string kFixture =
     std::string(SWITCHYARD_SOURCE_DIR) + "/tests/unit/learned_fixtures/custom_router.syr";
 
 uint32_t word_bucket(std::string_view word, int bits) {
-  uint64_t h = fnv1a_byte(kFnvOffset, 'w');
-  h = fnv1a_byte(h, 1);
-  h = fnv1a(h, word);
-  return static_cast<uint32_t>(fmix64(h) & ((1u << bits) - 1));
+  const uint64_t g = ngram_step(ngram_seed('w', 1), word_hash(word));
+  return static_cast<uint32_t>(fmix64(g) & ((1u << bits) - 1));
 }
 
 // Assembles the file image by hand, the way a tool in another language would.
@@ -59,7 +57,7 @@ TEST(LearnedCustom, LoadsTheArtefactMadeByThePythonRecipe) {
   EXPECT_EQ(r.version(), "handmade-1");
   EXPECT_EQ(r.candidates(), (std::vector<std::string>{"cheap", "coder", "big"}));
   // The checksum the script printed when it wrote the file.
-  EXPECT_EQ(r.checksum(), "a391c1044ea5eccac6ff7e38bb3aa38b9138b73c4053c135027158dfd2a6fbbd");
+  EXPECT_EQ(r.checksum(), "8dcf45f5a563a8a9ee58519a83f8d4ee583737d9980787809ca203a44dfab213");
   auto pick = [&](const char* prompt) { return r.candidates()[r.choose(prompt, 0)]; };
   EXPECT_EQ(pick("Please write Python code to parse a CSV file"), "coder");
   EXPECT_EQ(pick("what is the integral of x squared?"), "big");

@@ -124,7 +124,7 @@ TEST(LearnedHybrid, RoutesToLargeOnlyWhenSmallIsNotGoodEnough) {
   auto router = train_and_load(fast_options("hybrid"), synthetic_dataset(20, 1));
   ASSERT_TRUE(router);
   // Default pair: large = best mean quality (big); small = best among models at
-  // most a fifth of its cost (cheap and coder tie; the first wins).
+  // most a quarter of its cost (cheap and coder tie; the first wins).
   EXPECT_EQ(router->candidates(), (std::vector<std::string>{"cheap", "big"}));
   EXPECT_GE(share_correct(*router, 0,
                           {{Topic::kCode, "big"}, {Topic::kChat, "cheap"}, {Topic::kMath, "big"}}),

@@ -21,12 +21,6 @@ import sys
 MASK64 = (1 << 64) - 1
 
 
-def fnv1a(data: bytes, h: int = 0xCBF29CE484222325) -> int:
-    for b in data:
-        h = ((h ^ b) * 0x100000001B3) & MASK64
-    return h
-
-
 def fmix64(k: int) -> int:
     k ^= k >> 33
     k = (k * 0xFF51AFD7ED558CCD) & MASK64
@@ -41,15 +35,26 @@ def normalise(text: str, max_bytes: int) -> bytes:
     return re.sub(rb"[ \t\n\r\f\v]+", b" ", raw.lower())
 
 
+def word_hash(word: bytes) -> int:
+    h = 0x9E3779B97F4A7C15 ^ len(word)
+    for i in range(0, len(word), 8):
+        h = ((h ^ int.from_bytes(word[i:i + 8], "little")) * 0xFF51AFD7ED558CCD) & MASK64
+        h ^= h >> 32
+    return h
+
+
 def word_buckets(text: bytes, tag: bytes, min_n: int, max_n: int, bits: int):
-    words = re.findall(rb"[a-z0-9_\x80-\xff]+", text)
+    hashes = [word_hash(w) for w in re.findall(rb"[a-z0-9_\x80-\xff]+", text)]
     out = []
-    for i in range(len(words)):
+    for i in range(len(hashes)):
         for n in range(min_n, max_n + 1):
-            if i + n > len(words):
+            if i + n > len(hashes):
                 break
-            h = fnv1a(tag + bytes([n]) + b" ".join(words[i:i + n]))
-            out.append(fmix64(h) & ((1 << bits) - 1))
+            g = fmix64((tag[0] << 8) | n)
+            for h in hashes[i:i + n]:
+                g = ((g ^ h) * 0xC4CEB9FE1A85EC53) & MASK64
+                g ^= g >> 29
+            out.append(fmix64(g) & ((1 << bits) - 1))
     return out
 
 
