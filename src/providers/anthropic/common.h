@@ -2,6 +2,8 @@
 // Pieces shared by the OpenAI <-> Anthropic translators: usage accounting,
 // stop-reason tables and small JSON accessors. Pure functions, no state.
 #include <boost/json.hpp>
+
+#include "api/json_access.h"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -52,15 +54,7 @@ int anthropic_error_status(std::string_view anthropic_error_type);  // 0 when un
 const char* anthropic_error_type_for_status(int status);
 
 namespace json_util {
-const boost::json::value* find(const boost::json::object& obj, std::string_view key);
-// The value if it is a non-null member, else nullptr.
-const boost::json::value* find_set(const boost::json::object& obj, std::string_view key);
-std::optional<std::string_view> find_string(const boost::json::object& obj, std::string_view key);
-const boost::json::object* find_object(const boost::json::object& obj, std::string_view key);
-const boost::json::array* find_array(const boost::json::object& obj, std::string_view key);
-// Integral JSON number (int64, uint64, or a double with no fraction).
-std::optional<int64_t> as_int(const boost::json::value& v);
-std::optional<int64_t> find_int(const boost::json::object& obj, std::string_view key);
+using namespace ::switchyard::json_access;  // shared lookups (src/api/json_access.h)
 }  // namespace json_util
 
 // 400 invalid_request_error naming the offending field.

@@ -3,6 +3,8 @@
 // stop-reason table, the Bedrock exception -> HTTP status table and small JSON
 // accessors. Pure functions and value types; safe on any thread.
 #include <boost/json.hpp>
+
+#include "api/json_access.h"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -58,14 +60,7 @@ int bedrock_error_status(std::string_view normalized_error_type);
 const char* openai_error_type_for_status(int status);
 
 namespace json_util {
-// The value if it is a non-null member, else nullptr.
-const boost::json::value* find_set(const boost::json::object& obj, std::string_view key);
-std::optional<std::string_view> find_string(const boost::json::object& obj, std::string_view key);
-const boost::json::object* find_object(const boost::json::object& obj, std::string_view key);
-const boost::json::array* find_array(const boost::json::object& obj, std::string_view key);
-// Integral JSON number (int64, uint64 in range, or a double with no fraction).
-std::optional<int64_t> as_int(const boost::json::value& v);
-std::optional<int64_t> find_int(const boost::json::object& obj, std::string_view key);
+using namespace ::switchyard::json_access;  // shared lookups (src/api/json_access.h)
 }  // namespace json_util
 
 // 400 invalid_request_error whose `param` names the offending field.
