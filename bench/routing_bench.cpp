@@ -4,8 +4,8 @@
 // as counters (the target in docs/routing.md is p99 <= 50 us).
 //
 //   build-learned/switchyard-routing-bench --benchmark_min_time=2
-//   SWITCHYARD_ROUTER_MODEL=/path/router.syr SWITCHYARD_BENCH_PROMPTS=test.jsonl \
-//     build-learned/switchyard-routing-bench
+//   SWITCHYARD_ROUTER_MODEL=/path/router.syr SWITCHYARD_BENCH_PROMPTS=test.jsonl
+//     build-learned/switchyard-routing-bench     (one command line)
 //
 // Models are trained at start-up on synthetic data shaped like the shared
 // routing data (2,000 queries, 11 candidates) with few epochs: latency depends
@@ -35,8 +35,8 @@ std::string synthetic_text(Rng& rng, size_t bytes) {
   static const std::vector<std::string> vocabulary = [] {
     std::vector<std::string> words;
     Rng r(1);
-    const char* syllables[] = {"ta", "ro", "mi", "sen", "ka", "lo", "ver", "un", "pre", "dis",
-                               "ing", "ed", "ly", "tion", "al", "er", "the", "an", "qu", "st"};
+    const char* syllables[] = {"ta",  "ro", "mi", "sen",  "ka", "lo", "ver", "un", "pre", "dis",
+                               "ing", "ed", "ly", "tion", "al", "er", "the", "an", "qu",  "st"};
     for (int i = 0; i < 6000; ++i) {
       std::string w;
       const size_t n = 1 + r.below(4);
@@ -51,9 +51,12 @@ std::string synthetic_text(Rng& rng, size_t bytes) {
     const auto rank = static_cast<size_t>(std::pow(6000.0, u * u)) % vocabulary.size();
     out += vocabulary[rank];
     const size_t r = rng.below(40);
-    if (r == 0) out += ".\n";
-    else if (r == 1) out += " " + std::to_string(rng.below(1000));
-    else if (r == 2) out += "(x);";
+    if (r == 0)
+      out += ".\n";
+    else if (r == 1)
+      out += " " + std::to_string(rng.below(1000));
+    else if (r == 2)
+      out += "(x);";
     out += ' ';
   }
   out.resize(bytes);
@@ -168,7 +171,8 @@ void BM_Decision(benchmark::State& state, const std::string& strategy) {
     router.score(prompt, 1.0, scores);
     benchmark::DoNotOptimize(scores.data());
     const auto t1 = std::chrono::steady_clock::now();
-    if (ns.size() < ns.capacity()) ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    if (ns.size() < ns.capacity())
+      ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
   }
   report_percentiles(state, ns);
   state.SetLabel(std::to_string(prompts.size()) + " prompt(s) of ~2 KB, " +
@@ -189,7 +193,8 @@ void BM_FeaturizeOnly(benchmark::State& state) {
     (void)router.featurizer().featurize(RouteInput{prompt, {}}, scratch, v);
     benchmark::DoNotOptimize(v.index.data());
     const auto t1 = std::chrono::steady_clock::now();
-    if (ns.size() < ns.capacity()) ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    if (ns.size() < ns.capacity())
+      ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
   }
   report_percentiles(state, ns);
   state.counters["nonzeros"] = static_cast<double>(v.size());

@@ -147,8 +147,7 @@ Result<bool> write_file_atomically(const std::string& path, std::string_view byt
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) {
-      return artefact_error(kErrArtefactIo,
-                            "cannot write " + tmp + ": " + std::strerror(errno));
+      return artefact_error(kErrArtefactIo, "cannot write " + tmp + ": " + std::strerror(errno));
     }
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.flush();
@@ -200,20 +199,19 @@ Result<Artefact> Artefact::parse(std::string bytes) {
   }
   const uint32_t version = get_u32(bytes.data() + 8);
   if (version != kArtefactFormatVersion) {
-    return artefact_error(kErrArtefactVersion,
-                          "unsupported router artefact format version " + std::to_string(version) +
-                              " (this build reads version " +
-                              std::to_string(kArtefactFormatVersion) + ")");
+    return artefact_error(kErrArtefactVersion, "unsupported router artefact format version " +
+                                                   std::to_string(version) +
+                                                   " (this build reads version " +
+                                                   std::to_string(kArtefactFormatVersion) + ")");
   }
   const uint64_t header_bytes = get_u64(bytes.data() + 16);
   const uint64_t data_bytes = get_u64(bytes.data() + 24);
   const uint64_t available = bytes.size() - kArtefactPreludeBytes;
   if (header_bytes > available || data_bytes > available - header_bytes) {
-    return artefact_error(
-        kErrArtefactTruncated,
-        "truncated router artefact: prelude announces " +
-            std::to_string(kArtefactPreludeBytes + header_bytes + data_bytes) +
-            " bytes, file has " + std::to_string(bytes.size()));
+    return artefact_error(kErrArtefactTruncated,
+                          "truncated router artefact: prelude announces " +
+                              std::to_string(kArtefactPreludeBytes + header_bytes + data_bytes) +
+                              " bytes, file has " + std::to_string(bytes.size()));
   }
   if (header_bytes + data_bytes != available) {
     return artefact_error(kErrArtefactCorrupt,
@@ -225,27 +223,26 @@ Result<Artefact> Artefact::parse(std::string bytes) {
   a.checksum_ = sha256_hex(std::string_view(bytes).substr(kArtefactPreludeBytes));
   const std::string stored = hex(reinterpret_cast<const unsigned char*>(bytes.data() + 32), 32);
   if (stored != a.checksum_) {
-    return artefact_error(kErrArtefactCorrupt,
-                          "router artefact checksum mismatch (stored " + stored.substr(0, 12) +
-                              "..., computed " + a.checksum_.substr(0, 12) +
-                              "...): the file is corrupt or was edited");
+    return artefact_error(kErrArtefactCorrupt, "router artefact checksum mismatch (stored " +
+                                                   stored.substr(0, 12) + "..., computed " +
+                                                   a.checksum_.substr(0, 12) +
+                                                   "...): the file is corrupt or was edited");
   }
   boost::system::error_code ec;
-  json::value header = json::parse(
-      std::string_view(bytes).substr(kArtefactPreludeBytes, header_bytes), ec);
+  json::value header =
+      json::parse(std::string_view(bytes).substr(kArtefactPreludeBytes, header_bytes), ec);
   if (ec || !header.is_object()) {
-    return artefact_error(kErrArtefactCorrupt,
-                          "router artefact header is not a JSON object" +
-                              (ec ? ": " + ec.message() : std::string()));
+    return artefact_error(kErrArtefactCorrupt, "router artefact header is not a JSON object" +
+                                                   (ec ? ": " + ec.message() : std::string()));
   }
   a.header_ = std::move(header.as_object());
   auto format_version = json_int_at(a.header_, "format_version", "header");
   if (!format_version) return format_version.error();
   if (*format_version != static_cast<int64_t>(kArtefactFormatVersion)) {
-    return artefact_error(kErrArtefactVersion,
-                          "router artefact header format_version " +
-                              std::to_string(*format_version) + " does not match the prelude (" +
-                              std::to_string(kArtefactFormatVersion) + ")");
+    return artefact_error(kErrArtefactVersion, "router artefact header format_version " +
+                                                   std::to_string(*format_version) +
+                                                   " does not match the prelude (" +
+                                                   std::to_string(kArtefactFormatVersion) + ")");
   }
   auto directory = json_object_at(a.header_, "tensors", "header");
   if (!directory) return directory.error();
@@ -260,10 +257,14 @@ Result<Artefact> Artefact::parse(std::string bytes) {
     auto dtype_text = json_string_at(t, "dtype", path);
     if (!dtype_text) return dtype_text.error();
     TensorEntry entry{};
-    if (*dtype_text == "f32") entry.dtype = DType::kF32;
-    else if (*dtype_text == "u32") entry.dtype = DType::kU32;
-    else if (*dtype_text == "u64") entry.dtype = DType::kU64;
-    else return artefact_error(kErrArtefactCorrupt, path + ".dtype '" + *dtype_text + "' unknown");
+    if (*dtype_text == "f32")
+      entry.dtype = DType::kF32;
+    else if (*dtype_text == "u32")
+      entry.dtype = DType::kU32;
+    else if (*dtype_text == "u64")
+      entry.dtype = DType::kU64;
+    else
+      return artefact_error(kErrArtefactCorrupt, path + ".dtype '" + *dtype_text + "' unknown");
     const json::value* shape = t.if_contains("shape");
     if (shape == nullptr || !shape->is_array()) {
       return artefact_error(kErrArtefactCorrupt, path + ".shape missing or not an array");
@@ -312,9 +313,8 @@ Result<const Artefact::TensorEntry*> Artefact::find(const std::string& name, DTy
   }
   const TensorEntry& t = it->second;
   if (t.dtype != dtype) {
-    return artefact_error(kErrArtefactMismatch, "tensor '" + name + "' is " +
-                                                    dtype_name(t.dtype) + ", expected " +
-                                                    dtype_name(dtype));
+    return artefact_error(kErrArtefactMismatch, "tensor '" + name + "' is " + dtype_name(t.dtype) +
+                                                    ", expected " + dtype_name(dtype));
   }
   bool ok = t.shape.size() == shape.size();
   for (size_t i = 0; ok && i < shape.size(); ++i) ok = shape[i] == 0 || shape[i] == t.shape[i];
@@ -360,8 +360,8 @@ Result<const json::object*> json_object_at(const json::object& obj, std::string_
                                            std::string_view path) {
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || !v->is_object()) {
-    return artefact_error(kErrArtefactMismatch, std::string(path) + "." + std::string(key) +
-                                                    " missing or not an object");
+    return artefact_error(kErrArtefactMismatch,
+                          std::string(path) + "." + std::string(key) + " missing or not an object");
   }
   return &v->as_object();
 }
@@ -370,8 +370,8 @@ Result<std::string> json_string_at(const json::object& obj, std::string_view key
                                    std::string_view path) {
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || !v->is_string()) {
-    return artefact_error(kErrArtefactMismatch, std::string(path) + "." + std::string(key) +
-                                                    " missing or not a string");
+    return artefact_error(kErrArtefactMismatch,
+                          std::string(path) + "." + std::string(key) + " missing or not a string");
   }
   return std::string(v->as_string());
 }
@@ -380,21 +380,20 @@ Result<double> json_number_at(const json::object& obj, std::string_view key,
                               std::string_view path) {
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || !v->is_number()) {
-    return artefact_error(kErrArtefactMismatch, std::string(path) + "." + std::string(key) +
-                                                    " missing or not a number");
+    return artefact_error(kErrArtefactMismatch,
+                          std::string(path) + "." + std::string(key) + " missing or not a number");
   }
   return v->to_number<double>();
 }
 
-Result<int64_t> json_int_at(const json::object& obj, std::string_view key,
-                            std::string_view path) {
+Result<int64_t> json_int_at(const json::object& obj, std::string_view key, std::string_view path) {
   const json::value* v = obj.if_contains(key);
   if (v != nullptr && v->is_int64()) return v->as_int64();
   if (v != nullptr && v->is_uint64() && v->as_uint64() <= INT64_MAX) {
     return static_cast<int64_t>(v->as_uint64());
   }
-  return artefact_error(kErrArtefactMismatch, std::string(path) + "." + std::string(key) +
-                                                  " missing or not an integer");
+  return artefact_error(kErrArtefactMismatch,
+                        std::string(path) + "." + std::string(key) + " missing or not an integer");
 }
 
 double json_number_or(const json::object& obj, std::string_view key, double fallback) {

@@ -37,7 +37,8 @@ Learned routing (offline; see docs/routing.md):
 
 namespace {
 
-constexpr const char* kTrainHelp = R"(switchyard train --strategy S --data TRAIN.jsonl --out MODEL [options]
+constexpr const char* kTrainHelp =
+    R"(switchyard train --strategy S --data TRAIN.jsonl --out MODEL [options]
 
 Data: compact rows {"query"|"prompt", "quality": {model: score|null}, "cost_usd" | "price_per_mtok"}
 or LLMRouter long rows {"query", "model_name", "performance", ...}. See docs/routing.md.
@@ -269,15 +270,45 @@ void print_references(std::ostream& out, const EvalResult& r) {
 }
 
 int cmd_train(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const std::set<std::string> valued = {
-      "--strategy",      "--data",         "--out",           "--candidates",   "--seed",
-      "--val-fraction",  "--model-version", "--featurizer",   "--hash-bits",    "--word-ngrams",
-      "--char-ngrams",   "--tail-bytes",   "--k",             "--knn-power",    "--prior-weight",
-      "--max-df",        "--svm-c",        "--svm-epochs",    "--hidden",       "--epochs",
-      "--patience",      "--learning-rate", "--batch-size",   "--dropout",      "--weight-decay",
-      "--init-scale",    "--factors",      "--pairwise-weight", "--pointwise-weight", "--small",
-      "--large",         "--large-share",  "--margin",        "--created-at",   "--dense-weight",
-      "--query-terms",   "--max-postings", "--char-tail",     "--common-rank"};
+  const std::set<std::string> valued = {"--strategy",
+                                        "--data",
+                                        "--out",
+                                        "--candidates",
+                                        "--seed",
+                                        "--val-fraction",
+                                        "--model-version",
+                                        "--featurizer",
+                                        "--hash-bits",
+                                        "--word-ngrams",
+                                        "--char-ngrams",
+                                        "--tail-bytes",
+                                        "--k",
+                                        "--knn-power",
+                                        "--prior-weight",
+                                        "--max-df",
+                                        "--svm-c",
+                                        "--svm-epochs",
+                                        "--hidden",
+                                        "--epochs",
+                                        "--patience",
+                                        "--learning-rate",
+                                        "--batch-size",
+                                        "--dropout",
+                                        "--weight-decay",
+                                        "--init-scale",
+                                        "--factors",
+                                        "--pairwise-weight",
+                                        "--pointwise-weight",
+                                        "--small",
+                                        "--large",
+                                        "--large-share",
+                                        "--margin",
+                                        "--created-at",
+                                        "--dense-weight",
+                                        "--query-terms",
+                                        "--max-postings",
+                                        "--char-tail",
+                                        "--common-rank"};
   const std::set<std::string> boolean = {"--no-refit", "--quiet", "--svm-balanced", "--no-idf"};
   Options o = parse(args, valued, boolean);
   if (o.flags.count("--help")) {
@@ -335,7 +366,8 @@ int cmd_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
       o.errors.push_back("--word-ngrams must look like 1-2");
     }
     if (o.values.count("--char-ngrams")) {
-      if (o.get("--char-ngrams") == "off") chars = false;
+      if (o.get("--char-ngrams") == "off")
+        chars = false;
       else if (!to_range(o.get("--char-ngrams"), cl, ch)) {
         o.errors.push_back("--char-ngrams must look like 4-4, 3-5 or off");
       }
@@ -428,11 +460,11 @@ int cmd_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
     std::ostringstream table;
     print_curve(table, v, true);
     err << table.str();
-    err << "  best single " << v.best_single.name << " " << number(v.best_single.accuracy)
-        << " at " << money(v.best_single.cost_usd) << "; oracle " << number(v.oracle.accuracy)
-        << " at " << money(v.oracle.cost_usd) << "\n";
-    err << "  recommended cost weight " << lambda_text(v.recommended_cost_weight)
-        << " (curve area " << number(v.area) << ")\n";
+    err << "  best single " << v.best_single.name << " " << number(v.best_single.accuracy) << " at "
+        << money(v.best_single.cost_usd) << "; oracle " << number(v.oracle.accuracy) << " at "
+        << money(v.oracle.cost_usd) << "\n";
+    err << "  recommended cost weight " << lambda_text(v.recommended_cost_weight) << " (curve area "
+        << number(v.area) << ")\n";
   }
   err << "wrote " << o.get("--out") << " (" << outcome->artefact.size() << " bytes, sha256 "
       << outcome->checksum.substr(0, 16) << "...)\n";
@@ -537,8 +569,8 @@ int cmd_eval(const std::vector<std::string>& args, std::ostream& out, std::ostre
   if (!result) return fail(err, result.error());
   for (const auto& w : result->warnings) err << "warning: " << w << "\n";
   const auto& r = *result;
-  out << "router " << (*router)->strategy() << " (" << (*router)->version() << ") on "
-      << data->path << ": " << r.rows << " rows, " << r.candidates.size() << " candidates\n";
+  out << "router " << (*router)->strategy() << " (" << (*router)->version() << ") on " << data->path
+      << ": " << r.rows << " rows, " << r.candidates.size() << " candidates\n";
   print_curve(out, r, !o.flags.count("--full"));
   print_references(out, r);
   for (double b : budgets) {

@@ -15,7 +15,8 @@ CostRate rate_from_price(const Price& price) {
 std::vector<CostRate> fit_cost_rates(const Dataset& data, std::vector<std::string>& warnings) {
   std::vector<CostRate> out(data.models.size());
   std::vector<double> chars(data.rows());
-  for (size_t i = 0; i < data.rows(); ++i) chars[i] = static_cast<double>(count_chars(data.prompts[i]));
+  for (size_t i = 0; i < data.rows(); ++i)
+    chars[i] = static_cast<double>(count_chars(data.prompts[i]));
   for (size_t j = 0; j < data.models.size(); ++j) {
     // Least squares of cost on [1, chars], then clamp to non-negative
     // coefficients: a negative slope or intercept is noise, not a price.

@@ -16,7 +16,9 @@ struct CostRate {
   double per_char_usd = 0;
   std::string source;  // "fitted", "price", "none"
 
-  double predict(size_t chars) const { return fixed_usd + per_char_usd * static_cast<double>(chars); }
+  double predict(size_t chars) const {
+    return fixed_usd + per_char_usd * static_cast<double>(chars);
+  }
 };
 
 // One rate per data.models entry, from rows [0, data.rows()) whose cost is known.

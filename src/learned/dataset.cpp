@@ -62,7 +62,8 @@ std::optional<std::string> prompt_of(const json::object& row) {
 
 std::string group_of(const json::object& row) {
   for (const char* key : {"eval_name", "task_name", "task"}) {
-    if (const auto* v = row.if_contains(key); v && v->is_string()) return std::string(v->as_string());
+    if (const auto* v = row.if_contains(key); v && v->is_string())
+      return std::string(v->as_string());
   }
   return {};
 }
@@ -223,8 +224,7 @@ Result<Dataset> parse_dataset(std::string_view jsonl, std::string path) {
       if (const auto* id = row.if_contains("embedding_id"); id && id->is_number()) {
         key = "#" + std::to_string(id->to_number<int64_t>());
       } else {
-        key = group_of(row) + '\x1f' + *prompt + '\x1f' +
-              json_string_or(row, "ground_truth", "");
+        key = group_of(row) + '\x1f' + *prompt + '\x1f' + json_string_or(row, "ground_truth", "");
       }
       auto [it, inserted] = long_key_to_row.emplace(key, rows.size());
       if (inserted) {
@@ -251,7 +251,8 @@ Result<Dataset> parse_dataset(std::string_view jsonl, std::string path) {
     const json::value* quality = row.if_contains("quality");
     if (quality == nullptr) quality = row.if_contains("scores");
     if (quality == nullptr || !quality->is_object()) {
-      return data_error(where, "no `quality` object (compact format) or `model_name` (long format)");
+      return data_error(where,
+                        "no `quality` object (compact format) or `model_name` (long format)");
     }
     RowBuilder r{*prompt, group_of(row), std::move(*embedding), {}, {}, {}, {}};
     for (const auto& [name, value] : quality->as_object()) {
@@ -292,7 +293,8 @@ Result<Dataset> parse_dataset(std::string_view jsonl, std::string path) {
     RowBuilder& r = rows[i];
     for (size_t j = 0; j < m; ++j) {
       const std::string& name = models[j];
-      if (auto it = r.quality.find(name); it != r.quality.end()) data.quality[i * m + j] = it->second;
+      if (auto it = r.quality.find(name); it != r.quality.end())
+        data.quality[i * m + j] = it->second;
       if (auto it = r.cost.find(name); it != r.cost.end()) data.cost_usd[i * m + j] = it->second;
       if (auto it = r.in_tokens.find(name); it != r.in_tokens.end()) {
         data.input_tokens[i * m + j] = it->second;
@@ -322,9 +324,11 @@ void resolve_costs(Dataset& data, const std::vector<Candidate>& candidates) {
       if (!std::isnan(cell)) continue;
       double in_tokens = data.input_tokens[i * m + j];
       double out_tokens = data.output_tokens[i * m + j];
-      if (std::isnan(in_tokens)) in_tokens = static_cast<double>(count_chars(data.prompts[i])) / kCharsPerToken;
+      if (std::isnan(in_tokens))
+        in_tokens = static_cast<double>(count_chars(data.prompts[i])) / kCharsPerToken;
       if (std::isnan(out_tokens)) out_tokens = kAssumedOutputTokens;
-      cell = static_cast<float>((in_tokens * p.input_per_mtok + out_tokens * p.output_per_mtok) / 1e6);
+      cell =
+          static_cast<float>((in_tokens * p.input_per_mtok + out_tokens * p.output_per_mtok) / 1e6);
     }
   }
 }

@@ -39,13 +39,13 @@ struct Dataset {
   std::string sha256;  // of the file bytes
   std::vector<std::string> models;
   std::vector<std::string> prompts;
-  std::vector<std::string> groups;                // task name, may be empty
-  std::vector<std::vector<float>> embeddings;     // per row, empty when absent
-  std::vector<float> quality;                     // rows x models, NaN = missing label
-  std::vector<float> cost_usd;                    // rows x models, NaN = unknown
-  std::vector<float> input_tokens;                // rows x models, NaN = unknown
-  std::vector<float> output_tokens;               // rows x models, NaN = unknown
-  std::map<std::string, Price> prices;            // per model, from rows or a candidates file
+  std::vector<std::string> groups;             // task name, may be empty
+  std::vector<std::vector<float>> embeddings;  // per row, empty when absent
+  std::vector<float> quality;                  // rows x models, NaN = missing label
+  std::vector<float> cost_usd;                 // rows x models, NaN = unknown
+  std::vector<float> input_tokens;             // rows x models, NaN = unknown
+  std::vector<float> output_tokens;            // rows x models, NaN = unknown
+  std::map<std::string, Price> prices;         // per model, from rows or a candidates file
 
   size_t rows() const { return prompts.size(); }
   size_t model_index(std::string_view name) const;  // models.size() when absent

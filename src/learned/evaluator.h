@@ -16,7 +16,7 @@ namespace switchyard::learned {
 struct CurvePoint {
   double cost_weight = 0;
   double accuracy = 0;
-  double cost_usd = 0;  // total over the rows
+  double cost_usd = 0;        // total over the rows
   std::vector<size_t> picks;  // per candidate
 };
 
@@ -29,13 +29,13 @@ struct ReferencePoint {
 struct EvalResult {
   size_t rows = 0;
   std::vector<std::string> candidates;
-  std::vector<CurvePoint> curve;               // in cost_weight order
-  std::vector<ReferencePoint> single_models;   // one per candidate
-  ReferencePoint best_single;                  // highest accuracy, cheaper on ties
+  std::vector<CurvePoint> curve;              // in cost_weight order
+  std::vector<ReferencePoint> single_models;  // one per candidate
+  ReferencePoint best_single;                 // highest accuracy, cheaper on ties
   ReferencePoint cheapest_single;
-  ReferencePoint oracle;                       // cheapest best-quality candidate per row
-  double recommended_cost_weight = 0;          // see recommend_cost_weight()
-  double area = 0;                             // see curve_area()
+  ReferencePoint oracle;               // cheapest best-quality candidate per row
+  double recommended_cost_weight = 0;  // see recommend_cost_weight()
+  double area = 0;                     // see curve_area()
   std::vector<std::string> warnings;
 };
 

@@ -31,7 +31,8 @@ struct ByteTables {
         k |= kWord;
       }
       if (c >= '0' && c <= '9') k |= kDigit;
-      for (char p : std::string_view("{}[]();=<>_#")) k |= (c == static_cast<unsigned char>(p)) ? kCode : 0;
+      for (char p : std::string_view("{}[]();=<>_#"))
+        k |= (c == static_cast<unsigned char>(p)) ? kCode : 0;
       if (c == '\n') k |= kNewline;
       cls[c] = k;
       lower[c] = static_cast<char>((c >= 'A' && c <= 'Z') ? c + 32 : c);
@@ -41,8 +42,6 @@ struct ByteTables {
   }
 };
 const ByteTables kBytes;
-
-bool is_word_byte(unsigned char c) { return (kBytes.cls[c] & kWord) != 0; }
 
 // 1 + ln(count), tabulated for the counts that occur in practice.
 float sublinear_tf(float count) {
@@ -94,16 +93,14 @@ HashedTfidfSpec HashedTfidfSpec::defaults() {
 json::object HashedTfidfSpec::to_json() const {
   json::array blocks_json;
   for (const auto& b : blocks) {
-    json::object o{{"kind", kind_name(b.kind)},
-                   {"min_n", b.min_n},
-                   {"max_n", b.max_n},
-                   {"weight", b.weight}};
+    json::object o{
+        {"kind", kind_name(b.kind)}, {"min_n", b.min_n}, {"max_n", b.max_n}, {"weight", b.weight}};
     if (b.kind == BlockKind::kTailWord || b.tail_bytes > 0) o["tail_bytes"] = b.tail_bytes;
     blocks_json.push_back(std::move(o));
   }
-  return json::object{{"type", "hashed_tfidf"},      {"hash_bits", hash_bits},
+  return json::object{{"type", "hashed_tfidf"},           {"hash_bits", hash_bits},
                       {"blocks", std::move(blocks_json)}, {"use_idf", use_idf},
-                      {"dense_weight", dense_weight}, {"max_bytes", max_bytes}};
+                      {"dense_weight", dense_weight},     {"max_bytes", max_bytes}};
 }
 
 Result<HashedTfidfSpec> HashedTfidfSpec::from_json(const json::object& spec) {
@@ -119,21 +116,27 @@ Result<HashedTfidfSpec> HashedTfidfSpec::from_json(const json::object& spec) {
     return artefact_error(kErrArtefactMismatch, "featurizer.blocks missing or empty");
   }
   for (const auto& v : blocks->as_array()) {
-    if (!v.is_object()) return artefact_error(kErrArtefactMismatch, "featurizer.blocks[] not object");
+    if (!v.is_object())
+      return artefact_error(kErrArtefactMismatch, "featurizer.blocks[] not object");
     const auto& o = v.as_object();
     FeatureBlock b;
     auto kind = json_string_at(o, "kind", "featurizer.blocks[]");
     if (!kind) return kind.error();
-    if (*kind == "word") b.kind = BlockKind::kWord;
-    else if (*kind == "char") b.kind = BlockKind::kChar;
-    else if (*kind == "tail_word") b.kind = BlockKind::kTailWord;
-    else return artefact_error(kErrArtefactMismatch, "featurizer block kind '" + *kind + "' unknown");
+    if (*kind == "word")
+      b.kind = BlockKind::kWord;
+    else if (*kind == "char")
+      b.kind = BlockKind::kChar;
+    else if (*kind == "tail_word")
+      b.kind = BlockKind::kTailWord;
+    else
+      return artefact_error(kErrArtefactMismatch, "featurizer block kind '" + *kind + "' unknown");
     auto min_n = json_int_at(o, "min_n", "featurizer.blocks[]");
     auto max_n = json_int_at(o, "max_n", "featurizer.blocks[]");
     if (!min_n) return min_n.error();
     if (!max_n) return max_n.error();
     if (*min_n < 1 || *max_n < *min_n || *max_n > 7) {
-      return artefact_error(kErrArtefactMismatch, "featurizer block needs 1 <= min_n <= max_n <= 7");
+      return artefact_error(kErrArtefactMismatch,
+                            "featurizer block needs 1 <= min_n <= max_n <= 7");
     }
     b.min_n = static_cast<int>(*min_n);
     b.max_n = static_cast<int>(*max_n);
@@ -207,8 +210,10 @@ void HashedTfidfFeaturizer::normalise_text(std::string_view text, FeatureScratch
     in_space = false;
     const bool word = (k & kWord) != 0;
     if (word != in_word) {
-      if (word) s.word_start.push_back(static_cast<uint32_t>(w - begin));
-      else s.word_end.push_back(static_cast<uint32_t>(w - begin));
+      if (word)
+        s.word_start.push_back(static_cast<uint32_t>(w - begin));
+      else
+        s.word_end.push_back(static_cast<uint32_t>(w - begin));
       in_word = word;
     }
     *w++ = kBytes.lower[c];
@@ -260,14 +265,16 @@ void HashedTfidfFeaturizer::for_each_bucket(const FeatureBlock& block, const Fea
       uint64_t word;
       std::memcpy(&word, p + i, 8);  // safe: text carries 8 bytes of padding
       for (int len = block.min_n; len <= block.max_n; ++len) {
-        emit(static_cast<uint32_t>((((word & mask[len]) | tag[len]) * kCharHashMultiplier) >> shift));
+        emit(static_cast<uint32_t>((((word & mask[len]) | tag[len]) * kCharHashMultiplier) >>
+                                   shift));
       }
     }
     for (; i < n; ++i) {  // the last few positions
       uint64_t word;
       std::memcpy(&word, p + i, 8);
       for (int len = block.min_n; len <= block.max_n && i + len <= n; ++len) {
-        emit(static_cast<uint32_t>((((word & mask[len]) | tag[len]) * kCharHashMultiplier) >> shift));
+        emit(static_cast<uint32_t>((((word & mask[len]) | tag[len]) * kCharHashMultiplier) >>
+                                   shift));
       }
     }
     return;
@@ -305,7 +312,8 @@ void HashedTfidfFeaturizer::hashed_buckets(std::string_view text, FeatureScratch
   normalise_text(text, scratch);
   per_block.assign(spec_.blocks.size(), {});
   for (size_t b = 0; b < spec_.blocks.size(); ++b) {
-    for_each_bucket(spec_.blocks[b], scratch, [&](uint32_t bucket) { per_block[b].push_back(bucket); });
+    for_each_bucket(spec_.blocks[b], scratch,
+                    [&](uint32_t bucket) { per_block[b].push_back(bucket); });
   }
 }
 
@@ -414,8 +422,8 @@ Result<bool> EmbeddingFeaturizer::featurize(const RouteInput& input, FeatureScra
   out.clear();
   if (input.embedding.size() != dim_) {
     return Error::make(ErrorKind::kInvalidRequest,
-                       "router expects an embedding of " + std::to_string(dim_) +
-                           " values, got " + std::to_string(input.embedding.size()),
+                       "router expects an embedding of " + std::to_string(dim_) + " values, got " +
+                           std::to_string(input.embedding.size()),
                        std::string("embedding_dimension"));
   }
   double norm2 = 0;
@@ -446,8 +454,8 @@ Result<std::unique_ptr<Featurizer>> load_featurizer(const Artefact& artefact) {
     }
     const json::value* normalise = (*spec)->if_contains("normalise");
     return std::unique_ptr<Featurizer>(std::make_unique<EmbeddingFeaturizer>(
-        static_cast<uint32_t>(*dim), normalise == nullptr || !normalise->is_bool() ||
-                                         normalise->as_bool()));
+        static_cast<uint32_t>(*dim),
+        normalise == nullptr || !normalise->is_bool() || normalise->as_bool()));
   }
   if (*type != "hashed_tfidf") {
     return artefact_error(kErrArtefactMismatch, "featurizer type '" + *type + "' unknown");

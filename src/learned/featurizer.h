@@ -42,13 +42,12 @@ struct FeatureScratch {
   std::string text;                  // normalised prompt (+ 8 zero bytes of padding)
   std::vector<uint32_t> word_start;  // word boundaries in `text`
   std::vector<uint32_t> word_end;
-  std::vector<uint64_t> word_hash;   // word_hash() of each word
-  std::vector<uint32_t> emits;       // bucket ids of the current block (hashed_buckets only)
-  std::vector<uint16_t> counts;      // per bucket: n-gram count in the current block
-  std::vector<float> totals;         // per bucket: weight accumulated over blocks
+  std::vector<uint64_t> word_hash;  // word_hash() of each word
+  std::vector<uint16_t> counts;     // per bucket: n-gram count in the current block
+  std::vector<float> totals;        // per bucket: weight accumulated over blocks
   std::vector<uint32_t> block_touched;
   std::vector<uint32_t> touched;
-  uint64_t byte_classes = 0;         // packed newline/digit/code counts of the raw text
+  uint64_t byte_classes = 0;  // packed newline/digit/code counts of the raw text
 };
 
 class Featurizer {
@@ -85,7 +84,7 @@ struct HashedTfidfSpec {
   int hash_bits = 16;
   std::vector<FeatureBlock> blocks;
   bool use_idf = true;
-  float dense_weight = 0.3f;  // weight of the kDenseFeatures hand-made features
+  float dense_weight = 0.3f;   // weight of the kDenseFeatures hand-made features
   uint32_t max_bytes = 32768;  // longer prompts keep their last max_bytes bytes
 
   // Word uni+bigrams, char 4-grams of the last 1 KB, words of the last 512 bytes.
@@ -126,8 +125,7 @@ class HashedTfidfFeaturizer final : public Featurizer {
  private:
   // Calls emit(bucket) for every n-gram of `block` in the normalised text.
   template <typename Emit>
-  void for_each_bucket(const FeatureBlock& block, const FeatureScratch& scratch,
-                       Emit&& emit) const;
+  void for_each_bucket(const FeatureBlock& block, const FeatureScratch& scratch, Emit&& emit) const;
   void normalise_text(std::string_view text, FeatureScratch& scratch) const;
 
   HashedTfidfSpec spec_;

@@ -4,8 +4,8 @@
 // reproduce them bit for bit, so they are deliberately simple (multiplies,
 // xor-shifts and the MurmurHash3 64-bit finaliser); the Python reference is
 // tests/unit/learned_fixtures/make_custom_router.py.
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace switchyard::learned {
@@ -20,7 +20,8 @@ inline uint64_t word_hash(std::string_view word) {
   for (size_t i = 0; i < word.size(); i += 8) {
     uint64_t chunk = 0;
     const size_t n = word.size() - i < 8 ? word.size() - i : 8;
-    for (size_t k = 0; k < n; ++k) chunk |= uint64_t{static_cast<unsigned char>(word[i + k])} << (8 * k);
+    for (size_t k = 0; k < n; ++k)
+      chunk |= uint64_t{static_cast<unsigned char>(word[i + k])} << (8 * k);
     h = (h ^ chunk) * 0xFF51AFD7ED558CCDULL;
     h ^= h >> 32;
   }

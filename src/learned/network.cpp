@@ -22,11 +22,16 @@ const char* activation_name(Activation a) {
 }
 
 bool parse_activation(std::string_view name, Activation& out) {
-  if (name == "identity" || name == "linear" || name == "none") out = Activation::kIdentity;
-  else if (name == "relu") out = Activation::kRelu;
-  else if (name == "tanh") out = Activation::kTanh;
-  else if (name == "sigmoid") out = Activation::kSigmoid;
-  else return false;
+  if (name == "identity" || name == "linear" || name == "none")
+    out = Activation::kIdentity;
+  else if (name == "relu")
+    out = Activation::kRelu;
+  else if (name == "tanh")
+    out = Activation::kTanh;
+  else if (name == "sigmoid")
+    out = Activation::kSigmoid;
+  else
+    return false;
   return true;
 }
 
@@ -120,10 +125,12 @@ Result<FeedForwardNet> FeedForwardNet::load(const Artefact& artefact, const json
     }
     layer.bias = std::move(*bias);
     for (float w : layer.weight) {
-      if (!std::isfinite(w)) return artefact_error(kErrArtefactMismatch, path + ": non-finite weight");
+      if (!std::isfinite(w))
+        return artefact_error(kErrArtefactMismatch, path + ": non-finite weight");
     }
     for (float w : layer.bias) {
-      if (!std::isfinite(w)) return artefact_error(kErrArtefactMismatch, path + ": non-finite bias");
+      if (!std::isfinite(w))
+        return artefact_error(kErrArtefactMismatch, path + ": non-finite bias");
     }
     expected_in = layer.out;
     out.push_back(std::move(layer));

@@ -100,7 +100,8 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
       const uint32_t i = x.index[k];
       if (i >= features) continue;
       const float v = x.value[k];
-      for (uint64_t p = start_[i]; p < start_[i + 1]; ++p) sim[posting_row_[p]] += v * posting_value_[p];
+      for (uint64_t p = start_[i]; p < start_[i + 1]; ++p)
+        sim[posting_row_[p]] += v * posting_value_[p];
     }
     for (uint32_t r = 0; r < rows_; ++r) s.neighbours.push_back(neighbour_key(sim[r], r));
   } else {
@@ -291,7 +292,8 @@ Result<std::unique_ptr<QualityModel>> load_knn(const Artefact& a, const json::ob
     if (!row_factors) return row_factors.error();
     for (size_t k = 0; k < features->size(); ++k) {
       if ((*features)[k] >= input_dim || (k > 0 && (*features)[k] <= (*features)[k - 1])) {
-        return artefact_error(kErrArtefactMismatch, "model.common_features out of range or unsorted");
+        return artefact_error(kErrArtefactMismatch,
+                              "model.common_features out of range or unsorted");
       }
     }
     common = {std::move(*features), std::move(*projection), std::move(*row_factors)};
@@ -315,12 +317,18 @@ Result<std::unique_ptr<QualityModel>> load_quality_model(const Artefact& a,
   const auto m = static_cast<uint32_t>(prior.size());
 
   const char* expected = nullptr;
-  if (strategy == "knn") expected = "knn";
-  else if (strategy == "svm") expected = "linear_svm";
-  else if (strategy == "mlp" || strategy == "custom") expected = "feedforward";
-  else if (strategy == "mf") expected = "mf";
-  else if (strategy == "hybrid") expected = "hybrid";
-  else return artefact_error(kErrArtefactMismatch, "unknown strategy '" + strategy + "'");
+  if (strategy == "knn")
+    expected = "knn";
+  else if (strategy == "svm")
+    expected = "linear_svm";
+  else if (strategy == "mlp" || strategy == "custom")
+    expected = "feedforward";
+  else if (strategy == "mf")
+    expected = "mf";
+  else if (strategy == "hybrid")
+    expected = "hybrid";
+  else
+    return artefact_error(kErrArtefactMismatch, "unknown strategy '" + strategy + "'");
   if (*type != expected) {
     return artefact_error(kErrArtefactMismatch, "strategy '" + strategy + "' needs model.type '" +
                                                     expected + "', artefact has '" + *type + "'");
@@ -357,8 +365,8 @@ Result<std::unique_ptr<QualityModel>> load_quality_model(const Artefact& a,
   }
   // hybrid
   if (m != 2) {
-    return artefact_error(kErrArtefactMismatch, "hybrid router needs exactly 2 candidates, has " +
-                                                    std::to_string(m));
+    return artefact_error(kErrArtefactMismatch,
+                          "hybrid router needs exactly 2 candidates, has " + std::to_string(m));
   }
   auto small = json_int_at(spec, "small_index", "model");
   if (!small) return small.error();

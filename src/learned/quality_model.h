@@ -25,7 +25,7 @@ struct ScoringScratch {
   std::vector<float> sparse_similarity;  // knn: per row, kept zeroed between calls
   std::vector<uint8_t> hit;              // knn: row touched in this call (sparse path)
   std::vector<uint32_t> hit_rows;
-  std::vector<uint64_t> neighbours;      // knn: (similarity, row) sort keys
+  std::vector<uint64_t> neighbours;   // knn: (similarity, row) sort keys
   std::vector<uint32_t> query_order;  // knn: query terms by weight
   std::vector<float> common;          // knn: V^T q
   std::vector<double> quality;
@@ -72,9 +72,9 @@ class KnnModel final : public QualityModel {
   // Postings: for feature i, entries [start[i], start[i+1]) of (row, value).
   // Low-rank part of the frequent features (empty when params.common_rank == 0).
   struct CommonFactors {
-    std::vector<uint32_t> features;    // sorted feature ids
-    std::vector<float> projection;     // features x rank (V)
-    std::vector<float> row_factors;    // rows x rank (U Sigma)
+    std::vector<uint32_t> features;  // sorted feature ids
+    std::vector<float> projection;   // features x rank (V)
+    std::vector<float> row_factors;  // rows x rank (U Sigma)
   };
   KnnModel(KnnParams params, uint32_t rows, uint32_t candidates, std::vector<uint64_t> start,
            std::vector<uint32_t> posting_row, std::vector<float> posting_value,
@@ -135,7 +135,8 @@ FeedForwardNet fold_svm(uint32_t input_dim, uint32_t outputs, const std::vector<
 // Matrix factorisation logit(m, q) = w . (P_m (x) (W^T e(q))) + b_m as a
 // two-layer network: e -> W^T e (identity) -> V h + b (sigmoid), V[k][m] = w_k P_mk.
 FeedForwardNet fold_mf(uint32_t input_dim, uint32_t factors, uint32_t outputs,
-                       const std::vector<float>& projection, const std::vector<float>& model_embedding,
+                       const std::vector<float>& projection,
+                       const std::vector<float>& model_embedding,
                        const std::vector<float>& classifier, const std::vector<float>& bias);
 
 }  // namespace switchyard::learned

@@ -82,12 +82,14 @@ Result<std::shared_ptr<const RouterModel>> RouterModel::load(const Artefact& art
   }
   std::set<std::string> seen;
   for (const auto& c : candidates->as_array()) {
-    if (!c.is_object()) return artefact_error(kErrArtefactMismatch, "header.candidates[] not object");
+    if (!c.is_object())
+      return artefact_error(kErrArtefactMismatch, "header.candidates[] not object");
     const auto& o = c.as_object();
     auto name = json_string_at(o, "name", "candidates[]");
     if (!name) return name.error();
     if (name->empty() || !seen.insert(*name).second) {
-      return artefact_error(kErrArtefactMismatch, "candidate name '" + *name + "' empty or repeated");
+      return artefact_error(kErrArtefactMismatch,
+                            "candidate name '" + *name + "' empty or repeated");
     }
     CostRate rate;
     if (const auto* cost = o.if_contains("cost"); cost && cost->is_object()) {

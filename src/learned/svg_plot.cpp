@@ -62,7 +62,8 @@ std::string accuracy_cost_svg(const EvalResult& r, const PlotOptions& options) {
     cmax = 1;
   }
   const double lx0 = std::floor(std::log10(cmin)), lx1 = std::ceil(std::log10(cmax));
-  const double ly0 = std::max(0.0, std::floor(amin * 10) / 10), ly1 = std::min(1.0, std::ceil(amax * 10) / 10);
+  const double ly0 = std::max(0.0, std::floor(amin * 10) / 10),
+               ly1 = std::min(1.0, std::ceil(amax * 10) / 10);
   const double ly_span = ly1 > ly0 ? ly1 - ly0 : 0.1;
   auto X = [&](double c) {
     const double lc = std::log10(std::max(c, std::pow(10.0, lx0)));
@@ -86,9 +87,8 @@ std::string accuracy_cost_svg(const EvalResult& r, const PlotOptions& options) {
       s += "<line x1=\"" + fmt("%.1f", x) + "\" y1=\"" + fmt("%.1f", top) + "\" x2=\"" +
            fmt("%.1f", x) + "\" y2=\"" + fmt("%.1f", top + plot_h) + "\" stroke=\"" +
            (mult == 1 ? "#ccc" : "#eee") + "\"/>\n";
-      const double decimals = std::max(0.0, -std::log10(c) + 0.5);
       char label[32];
-      std::snprintf(label, sizeof label, "$%.*f", static_cast<int>(decimals), c);
+      std::snprintf(label, sizeof label, "$%g", c);
       s += "<text x=\"" + fmt("%.1f", x) + "\" y=\"" + fmt("%.1f", top + plot_h + 16) +
            "\" text-anchor=\"middle\" fill=\"#444\">" + label + "</text>\n";
     }
@@ -123,7 +123,8 @@ std::string accuracy_cost_svg(const EvalResult& r, const PlotOptions& options) {
   });
   std::string path;
   for (const CurvePoint* p : points) {
-    path += (path.empty() ? "M" : " L") + fmt("%.1f", X(p->cost_usd)) + "," + fmt("%.1f", Y(p->accuracy));
+    path += (path.empty() ? "M" : " L") + fmt("%.1f", X(p->cost_usd)) + "," +
+            fmt("%.1f", Y(p->accuracy));
   }
   s += "<path d=\"" + path + "\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\"/>\n";
   for (const CurvePoint* p : points) {
@@ -150,9 +151,9 @@ std::string accuracy_cost_svg(const EvalResult& r, const PlotOptions& options) {
   s += "<path d=\"M" + fmt("%.1f", lx + 9) + "," + fmt("%.1f", ly - 6) + " L" +
        fmt("%.1f", lx + 15) + "," + fmt("%.1f", ly) + " L" + fmt("%.1f", lx + 9) + "," +
        fmt("%.1f", ly + 6) + " L" + fmt("%.1f", lx + 3) + "," + fmt("%.1f", ly) +
-       " Z\" fill=\"#2ca02c\"/><text x=\"" + fmt("%.1f", lx + 24) + "\" y=\"" + fmt("%.1f", ly + 4) +
-       "\">oracle " + fmt("%.3f", r.oracle.accuracy) + " / " + fmt("$%.3f", r.oracle.cost_usd) +
-       "</text>\n";
+       " Z\" fill=\"#2ca02c\"/><text x=\"" + fmt("%.1f", lx + 24) + "\" y=\"" +
+       fmt("%.1f", ly + 4) + "\">oracle " + fmt("%.3f", r.oracle.accuracy) + " / " +
+       fmt("$%.3f", r.oracle.cost_usd) + "</text>\n";
   ly += 18;
   s += "<circle cx=\"" + fmt("%.1f", lx + 9) + "\" cy=\"" + fmt("%.1f", ly) +
        "\" r=\"4\" fill=\"#ff7f0e\"/><text x=\"" + fmt("%.1f", lx + 24) + "\" y=\"" +
@@ -166,8 +167,8 @@ std::string accuracy_cost_svg(const EvalResult& r, const PlotOptions& options) {
     if (auto slash = name.rfind('/'); slash != std::string::npos) name = name.substr(slash + 1);
     if (name.size() > 22) name = name.substr(0, 21) + "~";
     s += "<text x=\"" + fmt("%.1f", lx + 6) + "\" y=\"" + fmt("%.1f", ly) +
-         "\" font-size=\"10\" fill=\"#444\">" + escape(name) + " " + fmt("%.3f", m.accuracy) +
-         " " + fmt("$%.3f", m.cost_usd) + "</text>\n";
+         "\" font-size=\"10\" fill=\"#444\">" + escape(name) + " " + fmt("%.3f", m.accuracy) + " " +
+         fmt("$%.3f", m.cost_usd) + "</text>\n";
   }
   s += "</svg>\n";
   return s;

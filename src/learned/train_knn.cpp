@@ -42,7 +42,8 @@ void jacobi_eigen(std::vector<double>& a, size_t n, std::vector<double>& values,
         const double apq = a[p * n + q];
         if (std::abs(apq) < 1e-300) continue;
         const double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double t =
+            (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
         const double c = 1 / std::sqrt(t * t + 1), sn = t * c;
         for (size_t k = 0; k < n; ++k) {  // rotate columns p, q
           const double akp = a[k * n + p], akq = a[k * n + q];
@@ -187,7 +188,8 @@ json::object write_knn(const TrainingSet& set, uint32_t input_dim, const KnnPara
                            return rows[a] < rows[b];
                          });
         order.resize(params.max_postings);
-        std::sort(order.begin(), order.end(), [&](uint64_t a, uint64_t b) { return rows[a] < rows[b]; });
+        std::sort(order.begin(), order.end(),
+                  [&](uint64_t a, uint64_t b) { return rows[a] < rows[b]; });
       }
       for (uint64_t p : order) {
         kept_rows.push_back(rows[p]);

@@ -13,7 +13,7 @@ namespace {
 
 struct MfState {
   uint32_t dim, k, m;
-  std::vector<float> W, P, w, b;           // projection, model embeddings, classifier, bias
+  std::vector<float> W, P, w, b;  // projection, model embeddings, classifier, bias
   std::vector<float> mW, vW, mP, vP, mw, vw, mb, vb;
 };
 
@@ -39,9 +39,9 @@ void logits(const MfState& s, const SparseMatrix& x, size_t r, std::vector<float
 // Pairwise logistic loss over every ordered pair with different labels
 // (weighted by the label gap) plus a pointwise BCE term. Returns the loss and,
 // when dz is given, adds d(loss)/dz scaled by pair_scale / point_scale.
-double mf_loss(const TrainingSet& set, size_t r, const std::vector<float>& z,
-               const MfParams& hp, std::vector<float>* dz, double pair_scale, double point_scale,
-               size_t& pairs, size_t& points) {
+double mf_loss(const TrainingSet& set, size_t r, const std::vector<float>& z, const MfParams& hp,
+               std::vector<float>* dz, double pair_scale, double point_scale, size_t& pairs,
+               size_t& points) {
   double loss = 0;
   for (size_t a = 0; a < set.models; ++a) {
     const float ya = set.q(r, a);
@@ -195,8 +195,8 @@ MfFit train_mf(const TrainingSet& train, const TrainingSet* validation, uint32_t
       adam.begin_step();
       for (size_t t = 0; t < touched.size(); ++t) {
         const size_t off = static_cast<size_t>(touched[t]) * s.k;
-        adam.update(s.W.data() + off, s.mW.data() + off, s.vW.data() + off,
-                    gW.data() + t * s.k, s.k);
+        adam.update(s.W.data() + off, s.mW.data() + off, s.vW.data() + off, gW.data() + t * s.k,
+                    s.k);
         slot_of[touched[t]] = -1;
       }
       adam.update(s.P.data(), s.mP.data(), s.vP.data(), gP.data(), s.P.size());

@@ -19,7 +19,7 @@ struct Workspace {
   std::vector<std::vector<float>> act;   // post-activation per layer (act[l] = output of layer l)
   std::vector<std::vector<float>> mask;  // dropout multipliers per hidden layer
   std::vector<std::vector<float>> delta;
-  std::vector<int32_t> slot_of;          // feature -> gradient slot of layer 0, -1 if none
+  std::vector<int32_t> slot_of;  // feature -> gradient slot of layer 0, -1 if none
   std::vector<uint32_t> touched;
 };
 

@@ -54,8 +54,10 @@ void fit_svm(const SparseMatrix& x, uint32_t dim, const std::vector<size_t>& row
       for (size_t j = 0; j < idx.size(); ++j) dot += w[idx[j]] * val[j];
       const double g = yr * dot - 1.0;
       double pg = g;
-      if (alpha[k] == 0) pg = std::min(g, 0.0);
-      else if (alpha[k] == upper) pg = std::max(g, 0.0);
+      if (alpha[k] == 0)
+        pg = std::min(g, 0.0);
+      else if (alpha[k] == upper)
+        pg = std::max(g, 0.0);
       max_pg = std::max(max_pg, pg);
       min_pg = std::min(min_pg, pg);
       if (std::abs(pg) < 1e-12) continue;

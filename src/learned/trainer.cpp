@@ -73,7 +73,7 @@ json::object curve_json(const EvalResult& r) {
 
 // Everything a fitted stage leaves behind besides the artefact itself.
 struct StageState {
-  uint32_t epochs = 0;           // mlp/mf: chosen on the validation slice
+  uint32_t epochs = 0;  // mlp/mf: chosen on the validation slice
   double hybrid_threshold = 0.5;
 };
 
@@ -163,25 +163,30 @@ Result<bool> fit_stage(const Dataset& fit_rows, const Dataset* early_stop, const
     }
     auto svm = train_linear_svm(f.fit.x, dim, targets, o.svm, o.seed, o.progress);
     model = write_linear_svm(svm, writer);
-    hyper = json::object{{"c", o.svm.c}, {"max_epochs", o.svm.max_epochs},
-                         {"platt_folds", o.svm.platt_folds}, {"balanced", o.svm.balanced}};
+    hyper = json::object{{"c", o.svm.c},
+                         {"max_epochs", o.svm.max_epochs},
+                         {"platt_folds", o.svm.platt_folds},
+                         {"balanced", o.svm.balanced}};
   } else if (o.strategy == "mlp") {
     auto fit = train_mlp(f.fit, validation, dim, o.mlp, state.epochs, o.seed, o.progress);
     if (validation) state.epochs = std::max<uint32_t>(1, fit.epochs);
     model = fit.net.save(writer, "model");
     json::array hidden;
     for (uint32_t h : o.mlp.hidden) hidden.push_back(h);
-    hyper = json::object{{"hidden", std::move(hidden)},     {"learning_rate", o.mlp.learning_rate},
-                         {"batch_size", o.mlp.batch_size},  {"epochs", state.epochs},
-                         {"dropout", o.mlp.dropout},        {"weight_decay", o.mlp.weight_decay},
-                         {"init_scale", o.mlp.init_scale},  {"patience", o.mlp.patience}};
+    hyper = json::object{{"hidden", std::move(hidden)},    {"learning_rate", o.mlp.learning_rate},
+                         {"batch_size", o.mlp.batch_size}, {"epochs", state.epochs},
+                         {"dropout", o.mlp.dropout},       {"weight_decay", o.mlp.weight_decay},
+                         {"init_scale", o.mlp.init_scale}, {"patience", o.mlp.patience}};
   } else if (o.strategy == "mf") {
     auto fit = train_mf(f.fit, validation, dim, o.mf, state.epochs, o.seed, o.progress);
     if (validation) state.epochs = std::max<uint32_t>(1, fit.epochs);
     model = write_mf(fit, writer);
-    hyper = json::object{{"factors", o.mf.factors},         {"learning_rate", o.mf.learning_rate},
-                         {"batch_size", o.mf.batch_size},   {"epochs", state.epochs},
-                         {"weight_decay", o.mf.weight_decay}, {"init_scale", o.mf.init_scale},
+    hyper = json::object{{"factors", o.mf.factors},
+                         {"learning_rate", o.mf.learning_rate},
+                         {"batch_size", o.mf.batch_size},
+                         {"epochs", state.epochs},
+                         {"weight_decay", o.mf.weight_decay},
+                         {"init_scale", o.mf.init_scale},
                          {"pairwise_weight", o.mf.pairwise_weight},
                          {"pointwise_weight", o.mf.pointwise_weight}};
   } else if (o.strategy == "hybrid") {
@@ -202,8 +207,10 @@ Result<bool> fit_stage(const Dataset& fit_rows, const Dataset* early_stop, const
     model["threshold"] = state.hybrid_threshold;
     model["target_large_share"] = o.hybrid_large_share;
     model["quality_margin"] = o.hybrid_margin;
-    hyper = json::object{{"c", o.svm.c}, {"large_share", o.hybrid_large_share},
-                         {"margin", o.hybrid_margin}, {"small", fit_rows.models[0]},
+    hyper = json::object{{"c", o.svm.c},
+                         {"large_share", o.hybrid_large_share},
+                         {"margin", o.hybrid_margin},
+                         {"small", fit_rows.models[0]},
                          {"large", fit_rows.models[1]}};
   } else {
     return train_error("unknown strategy '" + o.strategy + "'");
@@ -220,12 +227,11 @@ Result<bool> fit_stage(const Dataset& fit_rows, const Dataset* early_stop, const
   json::array candidates;
   const auto prior = mean_quality(fit_rows);
   for (size_t j = 0; j < fit_rows.models.size(); ++j) {
-    candidates.push_back(json::object{
-        {"name", fit_rows.models[j]},
-        {"cost", json::object{{"fixed_usd", costs[j].fixed_usd},
-                              {"per_char_usd", costs[j].per_char_usd},
-                              {"source", costs[j].source}}},
-        {"prior_quality", prior[j]}});
+    candidates.push_back(json::object{{"name", fit_rows.models[j]},
+                                      {"cost", json::object{{"fixed_usd", costs[j].fixed_usd},
+                                                            {"per_char_usd", costs[j].per_char_usd},
+                                                            {"source", costs[j].source}}},
+                                      {"prior_quality", prior[j]}});
   }
   h["candidates"] = std::move(candidates);
   json::object featurizer_spec;
@@ -318,7 +324,8 @@ Result<TrainOutcome> train_router(const Dataset& input, const TrainOptions& opti
   n_val = std::min(n_val, data.rows() - 2);
   const bool needs_validation = o.strategy == "mlp" || o.strategy == "mf" || o.strategy == "hybrid";
   if (n_val == 0 && needs_validation) {
-    return train_error("strategy '" + o.strategy + "' needs a validation slice (--val-fraction > 0)");
+    return train_error("strategy '" + o.strategy +
+                       "' needs a validation slice (--val-fraction > 0)");
   }
   StageState state;
   json::object validation_json;
@@ -354,9 +361,12 @@ Result<TrainOutcome> train_router(const Dataset& input, const TrainOptions& opti
         const auto k = static_cast<size_t>(std::llround(variant.hybrid_large_share * p.size()));
         // Share 0 and 1 mean "never" and "always" (at cost weight 0), also for
         // queries scored outside the validation range.
-        if (k == 0) a.state.hybrid_threshold = -1e-6;
-        else if (k >= p.size()) a.state.hybrid_threshold = 1.0 + 1e-6;
-        else a.state.hybrid_threshold = 0.5 * (p[k - 1] + p[k]);
+        if (k == 0)
+          a.state.hybrid_threshold = -1e-6;
+        else if (k >= p.size())
+          a.state.hybrid_threshold = 1.0 + 1e-6;
+        else
+          a.state.hybrid_threshold = 0.5 * (p[k - 1] + p[k]);
         for (auto& q : predictions->quality) q[1] = a.state.hybrid_threshold;
         a.writer.header()["model"].as_object()["threshold"] = a.state.hybrid_threshold;
       }
@@ -396,11 +406,11 @@ Result<TrainOutcome> train_router(const Dataset& input, const TrainOptions& opti
     validation_json = curve_json(outcome.validation);
     if (!o.refit) {
       writer.header()["validation"] = validation_json;
-      writer.header()["training"] = json::object{
-          {"data_path", data.path},      {"data_sha256", data.sha256},
-          {"rows", data.rows()},         {"fit_rows", fit_rows.rows()},
-          {"validation_rows", n_val},    {"validation_fraction", o.validation_fraction},
-          {"refit", false},              {"hyper_parameters", hyper}};
+      writer.header()["training"] =
+          json::object{{"data_path", data.path},   {"data_sha256", data.sha256},
+                       {"rows", data.rows()},      {"fit_rows", fit_rows.rows()},
+                       {"validation_rows", n_val}, {"validation_fraction", o.validation_fraction},
+                       {"refit", false},           {"hyper_parameters", hyper}};
       outcome.hyper_parameters = hyper;
       outcome.artefact = writer.serialize(&outcome.checksum);
       progress_done(o, "done");
@@ -413,11 +423,14 @@ Result<TrainOutcome> train_router(const Dataset& input, const TrainOptions& opti
   json::object hyper;
   if (auto ok = fit_stage(data, nullptr, o, costs, state, writer, hyper); !ok) return ok.error();
   if (n_val > 0) writer.header()["validation"] = validation_json;
-  writer.header()["training"] = json::object{
-      {"data_path", data.path},       {"data_sha256", data.sha256},
-      {"rows", data.rows()},          {"fit_rows", data.rows()},
-      {"validation_rows", n_val},     {"validation_fraction", o.validation_fraction},
-      {"refit", true},                {"hyper_parameters", hyper}};
+  writer.header()["training"] = json::object{{"data_path", data.path},
+                                             {"data_sha256", data.sha256},
+                                             {"rows", data.rows()},
+                                             {"fit_rows", data.rows()},
+                                             {"validation_rows", n_val},
+                                             {"validation_fraction", o.validation_fraction},
+                                             {"refit", true},
+                                             {"hyper_parameters", hyper}};
   outcome.hyper_parameters = hyper;
   outcome.artefact = writer.serialize(&outcome.checksum);
   progress_done(o, "done");

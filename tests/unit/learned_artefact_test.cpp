@@ -1,12 +1,12 @@
 // The artefact container and router loading: round trips, and every kind of
 // damaged or mismatched file is refused with a clear error instead of a crash.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <unistd.h>
 
 #include "learned/artefact.h"
 #include "learned/router.h"
@@ -206,9 +206,8 @@ TEST(LearnedArtefact, MismatchedContentIsRefusedByTheRouterLoader) {
   e = load_error_after([](json::object& h) { h.erase("featurizer"); });
   EXPECT_NE(e.message.find("featurizer missing"), std::string::npos);
 
-  e = load_error_after([](json::object& h) {
-    h["candidates"].as_array()[1].as_object()["name"] = "cheap";
-  });
+  e = load_error_after(
+      [](json::object& h) { h["candidates"].as_array()[1].as_object()["name"] = "cheap"; });
   EXPECT_NE(e.message.find("repeated"), std::string::npos);
 
   e = load_error_after([](json::object& h) {

@@ -20,8 +20,9 @@ class LearnedCli : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("switchyard_learned_cli_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("switchyard_learned_cli_" +
+            std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
     write("train.jsonl", synthetic_jsonl(15, 1));
     write("test.jsonl", synthetic_jsonl(5, 2));
@@ -96,9 +97,9 @@ TEST_F(LearnedCli, RouteExplainAndErrors) {
   EXPECT_NE(err_.str().find("missing.syr"), std::string::npos);
   EXPECT_EQ(run({"route", "--input", path("q.jsonl")}), 2);
   EXPECT_NE(err_.str().find("missing --model"), std::string::npos);
-  EXPECT_EQ(run({"route", "--model", path("m.syr"), "--input", path("q.jsonl"), "--cost-weight",
-                 "-1"}),
-            2);
+  EXPECT_EQ(
+      run({"route", "--model", path("m.syr"), "--input", path("q.jsonl"), "--cost-weight", "-1"}),
+      2);
 }
 
 TEST_F(LearnedCli, EvalPrintsCurveReferencesAndWritesSvg) {
@@ -125,16 +126,15 @@ TEST_F(LearnedCli, TrainArgumentErrors) {
                  path("m.syr"), "--frobnicate", "3"}),
             2);
   EXPECT_NE(err_.str().find("unknown option --frobnicate"), std::string::npos);
-  EXPECT_EQ(run({"train", "--strategy", "tree", "--data", path("train.jsonl"), "--out",
-                 path("m.syr")}),
-            2);
+  EXPECT_EQ(
+      run({"train", "--strategy", "tree", "--data", path("train.jsonl"), "--out", path("m.syr")}),
+      2);
   EXPECT_EQ(run({"train", "--strategy", "knn", "--data", path("train.jsonl"), "--out",
                  path("m.syr"), "--k", "zero"}),
             2);
   EXPECT_NE(err_.str().find("--k must be an integer"), std::string::npos);
-  EXPECT_EQ(run({"train", "--strategy", "knn", "--data", path("nope.jsonl"), "--out",
-                 path("m.syr")}),
-            1);
+  EXPECT_EQ(
+      run({"train", "--strategy", "knn", "--data", path("nope.jsonl"), "--out", path("m.syr")}), 1);
   EXPECT_FALSE(fs::exists(path("m.syr")));
   EXPECT_EQ(run({"train", "--help"}), 0);
   EXPECT_NE(out_.str().find("--large-share"), std::string::npos);
@@ -164,7 +164,8 @@ TEST_F(LearnedCli, TrainsOnLlmRouterLongFormatWithCandidatesFile) {
                  path("llm_data.json"), "--out", path("m.syr"), "--hash-bits", "10", "--quiet"}),
             0)
       << err_.str();
-  write("q.jsonl", "{\"query\": \"write a python function that sorts the tree and returns code\"}\n");
+  write("q.jsonl",
+        "{\"query\": \"write a python function that sorts the tree and returns code\"}\n");
   ASSERT_EQ(run({"route", "--model", path("m.syr"), "--input", path("q.jsonl"), "--explain"}), 0);
   auto line = boost::json::parse(out_.str()).as_object();
   // Cost = 100 x price_in + 50 x price_out per million tokens, fitted exactly.

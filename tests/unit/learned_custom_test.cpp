@@ -37,7 +37,8 @@ std::string hand_made_artefact(const std::string& header_json, const std::string
   put(header.size(), 8);
   put(data.size(), 8);
   const std::string hex = sha256_hex(header + data);
-  for (size_t i = 0; i < 32; ++i) out.push_back(static_cast<char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16)));
+  for (size_t i = 0; i < 32; ++i)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16)));
   return out + header + data;
 }
 

@@ -61,7 +61,7 @@ TEST(LearnedData, LongFormatGroupsRowsPerQuery) {
   EXPECT_EQ(d->cost(1, 1), 0.125f);
   resolve_costs(*d, {Candidate{"x", Price{1.0, 2.0}}});
   EXPECT_NEAR(d->cost(0, 0), (10 * 1.0 + 5 * 2.0) / 1e6, 1e-12);  // tokens x price
-  EXPECT_TRUE(std::isnan(d->cost(0, 1)));                          // no price for y
+  EXPECT_TRUE(std::isnan(d->cost(0, 1)));                         // no price for y
 }
 
 TEST(LearnedData, BadLinesNameTheirLine) {
@@ -76,7 +76,8 @@ TEST(LearnedData, BadLinesNameTheirLine) {
 }
 
 TEST(LearnedData, CandidateFilesInAllThreeSchemas) {
-  const auto path = (std::filesystem::temp_directory_path() / "switchyard_candidates.json").string();
+  const auto path =
+      (std::filesystem::temp_directory_path() / "switchyard_candidates.json").string();
   std::ofstream(path) << R"({
     "seed": {"provider": "bedrock", "cost_per_1k_tokens": {"input": 0.003, "output": 0.015}},
     "llmrouter": {"input_price": 0.2, "output_price": 0.6, "model": "x/y"},
@@ -100,8 +101,8 @@ TEST(LearnedData, CostRatesAreFittedFromObservedCosts) {
   for (int i = 1; i <= 20; ++i) {
     d.prompts.push_back(std::string(static_cast<size_t>(i * 10), 'x'));
     d.quality.insert(d.quality.end(), {1, 1, 1});
-    d.cost_usd.insert(d.cost_usd.end(), {static_cast<float>(0.001 + 2e-5 * i * 10), 0.003f,
-                                         std::nanf("")});
+    d.cost_usd.insert(d.cost_usd.end(),
+                      {static_cast<float>(0.001 + 2e-5 * i * 10), 0.003f, std::nanf("")});
   }
   std::vector<std::string> warnings;
   auto rates = fit_cost_rates(d, warnings);

@@ -49,17 +49,19 @@ TEST_P(EveryTrainedStrategy, LearnsWhoAnswersWhat) {
   EXPECT_EQ(router->strategy(), GetParam());
   EXPECT_EQ(router->candidates(), synthetic_models());
   // A small cost weight breaks the quality ties toward the cheaper capable model.
-  EXPECT_GE(share_correct(*router, 1.0,
-                          {{Topic::kCode, "coder"}, {Topic::kChat, "cheap"}, {Topic::kMath, "big"}}),
-            0.9);
+  EXPECT_GE(
+      share_correct(*router, 1.0,
+                    {{Topic::kCode, "coder"}, {Topic::kChat, "cheap"}, {Topic::kMath, "big"}}),
+      0.9);
   // A huge cost weight sends everything to the cheapest model.
-  EXPECT_EQ(share_correct(*router, 1e6,
-                          {{Topic::kCode, "cheap"}, {Topic::kChat, "cheap"}, {Topic::kMath, "cheap"}}),
-            1.0);
+  EXPECT_EQ(
+      share_correct(*router, 1e6,
+                    {{Topic::kCode, "cheap"}, {Topic::kChat, "cheap"}, {Topic::kMath, "cheap"}}),
+      1.0);
   // Quality predictions: big is good at everything, cheap at chat only.
   RouterModel::Decision d;
-  ASSERT_TRUE(router->explain(RouteInput{"compute the integral of 7 x squared plus 3 dx", {}}, 0, d)
-                  .ok());
+  ASSERT_TRUE(
+      router->explain(RouteInput{"compute the integral of 7 x squared plus 3 dx", {}}, 0, d).ok());
   EXPECT_GT(d.quality[2], 0.7);
   EXPECT_LT(d.quality[0], 0.3);
   EXPECT_EQ(router->candidates()[d.choice], "big");
@@ -135,9 +137,10 @@ TEST(LearnedHybrid, RoutesToLargeOnlyWhenSmallIsNotGoodEnough) {
   ASSERT_TRUE(router->explain(RouteInput{"hi bob, how was your movie?", {}}, 0, d).ok());
   EXPECT_DOUBLE_EQ(d.quality[1], model.at("threshold").to_number<double>());
   EXPECT_GT(d.quality[0], d.quality[1]);
-  EXPECT_EQ(share_correct(*router, 1e6,
-                          {{Topic::kCode, "cheap"}, {Topic::kChat, "cheap"}, {Topic::kMath, "cheap"}}),
-            1.0);
+  EXPECT_EQ(
+      share_correct(*router, 1e6,
+                    {{Topic::kCode, "cheap"}, {Topic::kChat, "cheap"}, {Topic::kMath, "cheap"}}),
+      1.0);
 }
 
 TEST(LearnedHybrid, ExplicitPairAndLargeShare) {
@@ -149,9 +152,10 @@ TEST(LearnedHybrid, ExplicitPairAndLargeShare) {
   ASSERT_TRUE(router);
   EXPECT_EQ(router->candidates(), (std::vector<std::string>{"coder", "big"}));
   // Share 0: nothing goes to the large model at cost weight 0.
-  EXPECT_EQ(share_correct(*router, 0,
-                          {{Topic::kCode, "coder"}, {Topic::kChat, "coder"}, {Topic::kMath, "coder"}}),
-            1.0);
+  EXPECT_EQ(
+      share_correct(*router, 0,
+                    {{Topic::kCode, "coder"}, {Topic::kChat, "coder"}, {Topic::kMath, "coder"}}),
+      1.0);
 }
 
 TEST(LearnedTrainer, RejectsWhatItCannotTrain) {

@@ -26,8 +26,8 @@ inline const std::vector<std::string>& synthetic_models() {
 }
 
 inline std::string synthetic_prompt(Topic topic, Rng& rng) {
-  static const char* nouns[] = {"list", "tree", "graph", "string", "table", "queue", "matrix",
-                                "array", "record", "stack", "map", "heap"};
+  static const char* nouns[] = {"list",   "tree",  "graph",  "string", "table", "queue",
+                                "matrix", "array", "record", "stack",  "map",   "heap"};
   static const char* names[] = {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"};
   static const char* things[] = {"weekend", "garden", "movie", "holiday", "dinner", "concert"};
   const char* noun = nouns[rng.below(12)];
