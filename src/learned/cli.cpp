@@ -53,6 +53,7 @@ General
   --val-fraction F      validation slice of the training rows, default 0.2
   --no-refit            keep the model fitted without the validation slice
   --model-version TEXT  label recorded in the artefact (default: checksum prefix)
+  --created-at ISO8601  creation date to record (default: SOURCE_DATE_EPOCH, else now)
   --quiet               no progress bar or summary
 Featurizer
   --featurizer NAME     hashed_tfidf (default) | embedding (rows carry "embedding": [...])
@@ -61,6 +62,7 @@ Featurizer
   --char-tail N         character n-grams only over the last N bytes, default 1024 (0 = all)
   --tail-bytes N|0      words of the last N bytes as their own block, default 512 (0 = off)
   --no-idf              plain TF instead of TF-IDF
+  --dense-weight X      weight of the 4 dense features (length, newlines, digits, code), 0.3
 knn     --k N|auto (auto: best of 10..200 on the validation slice)  --knn-power X (1)
         --prior-weight X (0)  --max-df X (0.05)  --common-rank N (16; 0 = drop features above
         max-df instead of approximating them)

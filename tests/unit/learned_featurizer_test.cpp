@@ -198,3 +198,31 @@ TEST(LearnedFeaturizer, EmbeddingFeaturizerNormalisesAndChecksSize) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("embedding of 3 values, got 2"), std::string::npos);
 }
+
+TEST(LearnedFeaturizer, ArbitraryBytesOfEveryShortLengthAreFine) {
+  // Exercises the 8-byte loads near the end of the text and odd UTF-8.
+  HashedTfidfSpec spec = HashedTfidfSpec::defaults();
+  spec.hash_bits = 10;
+  spec.blocks.push_back({BlockKind::kChar, 1, 7, 0, 1.0f});
+  HashedTfidfFeaturizer f(spec, {});
+  FeatureScratch scratch;
+  SparseVector v;
+  uint64_t state = 12345;
+  for (size_t len = 0; len < 300; ++len) {
+    std::string text(len, '\0');
+    for (char& c : text) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      c = static_cast<char>(state >> 56);
+    }
+    ASSERT_TRUE(f.featurize(RouteInput{text, {}}, scratch, v).ok());
+    double norm2 = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      ASSERT_LT(v.index[i], f.dimension());
+      ASSERT_TRUE(std::isfinite(v.value[i]));
+      if (v.index[i] < f.hash_dim()) norm2 += static_cast<double>(v.value[i]) * v.value[i];
+    }
+    if (norm2 > 0) {
+      EXPECT_NEAR(norm2, 1.0, 1e-4) << len;
+    }
+  }
+}
