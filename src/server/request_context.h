@@ -30,6 +30,11 @@ struct RequestContext {
   int attempted_fallbacks = 0;
   double first_token_ms = 0;  // upstream time to the first byte of the answer
   std::string error_code;
+  // Learned routing (empty otherwise): strategy, artefact version and the
+  // candidate whose deployment answered.
+  std::string router_strategy;
+  std::string router_version;
+  std::string router_model;
   std::function<void()> on_client_gone;  // aborts the upstream exchange
   // Set when the client speaks the Anthropic Messages format (/v1/messages).
   std::unique_ptr<AnthropicClientEncoder> anthropic_client;
