@@ -2,6 +2,7 @@
 // Per-request bookkeeping: identifiers, timing split between gateway and
 // upstream, and what the access log and metrics record at the end.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "api/inbound.h"
@@ -38,6 +39,9 @@ struct RequestContext {
   std::function<void()> on_client_gone;  // aborts the upstream exchange
   // Set when the client speaks the Anthropic Messages format (/v1/messages).
   std::unique_ptr<AnthropicClientEncoder> anthropic_client;
+
+  // Set when the response head is built (see response_headers()).
+  mutable std::optional<double> overhead_at_head_ms;
 
   double overhead_ms() const {
     auto d = Clock::now() - start - upstream_wait;

@@ -347,7 +347,7 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
 void record(Worker& worker, const RequestContext& ctx) {
   const double latency_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - ctx.start).count();
-  const double overhead_ms = ctx.overhead_ms();
+  const double overhead_ms = ctx.overhead_at_head_ms.value_or(ctx.overhead_ms());
   worker.metrics.record_request(ctx.route, ctx.model_group, ctx.deployment_id, ctx.status,
                                 latency_ms / 1000.0, overhead_ms / 1000.0, ctx.proxied);
   AccessLogRecord line;
@@ -401,8 +401,12 @@ HeaderList RequestContext::response_headers() const {
   headers.reserve(8);
   headers.emplace_back("x-request-id", request_id);
   headers.emplace_back("x-litellm-call-id", call_id);
+  // One definition of overhead for the header, the access log and the
+  // metric: the gateway's own time up to the response head. Time spent
+  // streaming to a slow client afterwards is not gateway overhead.
+  if (!overhead_at_head_ms) overhead_at_head_ms = overhead_ms();
   char overhead[32];
-  std::snprintf(overhead, sizeof overhead, "%.3f", overhead_ms());
+  std::snprintf(overhead, sizeof overhead, "%.3f", *overhead_at_head_ms);
   headers.emplace_back("x-litellm-overhead-duration-ms", overhead);
   return headers;
 }

@@ -222,9 +222,11 @@ std::string Metrics::render_prometheus() {
   }
   render_histograms(out, "switchyard_request_duration_seconds",
                     "Time from request received to response complete.", latency);
-  render_histograms(out, "switchyard_overhead_duration_seconds",
-                    "Time spent in the gateway itself (total minus waiting on the upstream).",
-                    overhead);
+  render_histograms(
+      out, "switchyard_overhead_duration_seconds",
+      "Time spent in the gateway itself up to the response head (elapsed minus connecting to "
+      "and waiting on the upstream).",
+      overhead);
   render_histograms(out, "llmrouter_routing_duration_seconds",
                     "Time for one learned-routing decision (featurize, score, rank).",
                     routing_duration, "strategy");
