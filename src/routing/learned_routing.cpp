@@ -296,9 +296,10 @@ std::vector<const DeploymentRuntime*> LearnedRouting::alias_fallback_deployments
   return out;
 }
 
-bool LearnedRouting::rank(const LoadedRouter& router, std::string_view prompt,
+bool LearnedRouting::rank(const LoadedRouter& router, const learned::RouteInput& input,
                           const ModelRegistry& registry, const ModelGroup* within,
                           RankedRoute& out) const {
+  const std::string_view prompt = input.prompt;
   const learned::RouterModel& model = *router.model;
   const auto& candidates = model.candidates();
   // Resolve first: most requests to a group with no candidate deployments
@@ -322,7 +323,8 @@ bool LearnedRouting::rank(const LoadedRouter& router, std::string_view prompt,
 
   const double cost_weight = args_.cost_weight.value_or(model.recommended_cost_weight());
   thread_local std::vector<double> scores;
-  model.score(prompt, cost_weight, scores);
+  auto scored = model.score(input, cost_weight, scores);
+  out.ranked_by_prior = !scored || !*scored;
   const auto& rates = model.cost_rates();
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     if (scores[a] != scores[b]) return scores[a] > scores[b];
@@ -359,6 +361,21 @@ bool LearnedRouting::rank(const LoadedRouter& router, std::string_view prompt,
     }
   }
   return within == nullptr ? scored_tiers >= 1 : scored_tiers >= 2;
+}
+
+bool LearnedRouting::has_candidates(const LoadedRouter& router, const ModelRegistry& registry,
+                                    const ModelGroup* within) const {
+  size_t found = 0;
+  for (const auto& name : router.model->candidates()) {
+    for (const auto* d : resolve(name, registry)) {
+      if (within == nullptr || std::find(within->deployments.begin(), within->deployments.end(),
+                                         d) != within->deployments.end()) {
+        ++found;
+        break;
+      }
+    }
+  }
+  return found >= (within == nullptr ? 1u : 2u);
 }
 
 std::vector<std::string> LearnedRouting::unresolved_candidates(

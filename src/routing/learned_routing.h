@@ -52,6 +52,9 @@ struct RankedRoute {
   std::vector<std::vector<const DeploymentRuntime*>> tiers;  // best candidate first
   std::vector<size_t> tier_candidate;                        // candidates() index of each tier
   std::vector<double> tier_score;
+  // True when the router could not use its features (an embedding router
+  // without a usable embedding) and ranked by training prior and cost.
+  bool ranked_by_prior = false;
 
   // The candidate whose tier holds `deployment`; empty when none does.
   const std::string& candidate_of(const DeploymentRuntime* deployment) const;
@@ -79,6 +82,8 @@ class LearnedRouting {
   const char* strategy_name() const { return routing_strategy_name(strategy_); }
   RoutingStrategy fallback_strategy() const { return args_.fallback_strategy; }
   bool is_alias(std::string_view model) const;
+  // routing_strategy_args.embedding_model: the group embedding routers ask.
+  const std::string& embedding_model() const { return args_.embedding_model; }
   const std::vector<std::string>& aliases() const { return args_.router_aliases; }
   // Names a router alias routes across when no router is loaded: the
   // candidates of llm_data_path, else every model group.
@@ -88,8 +93,12 @@ class LearnedRouting {
   // Ranks candidates for `prompt`; `within` restricts to one model group
   // (nullptr: every candidate, for an alias). Returns false when fewer than
   // two candidates resolve to deployments (nothing to choose between).
-  bool rank(const LoadedRouter& router, std::string_view prompt, const ModelRegistry& registry,
-            const ModelGroup* within, RankedRoute& out) const;
+  bool rank(const LoadedRouter& router, const learned::RouteInput& input,
+            const ModelRegistry& registry, const ModelGroup* within, RankedRoute& out) const;
+  // Whether rank() would have anything to rank (without scoring): lets an
+  // embedding router skip the embedding call for groups it does not route.
+  bool has_candidates(const LoadedRouter& router, const ModelRegistry& registry,
+                      const ModelGroup* within) const;
   // Candidates of the active router with no deployment in `registry`.
   std::vector<std::string> unresolved_candidates(const ModelRegistry& registry) const;
 

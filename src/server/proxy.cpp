@@ -9,6 +9,7 @@
 #include "providers/mock.h"
 #include "routing/learned_routing.h"
 #include "routing/selector.h"
+#include "server/routing_embedding.h"
 #include "telemetry/log.h"
 
 namespace switchyard {
@@ -555,56 +556,93 @@ awaitable<void> answer(Worker& worker, const Snapshot& snapshot, const ModelGrou
   ctx.finished = true;
 }
 
+// Scores and ranks (plain function: no braced initialisers in coroutines).
+bool rank_now(const LearnedRouting& learned, const LoadedRouter& router, const std::string& prompt,
+              const std::vector<float>& embedding, const ModelRegistry& registry,
+              const ModelGroup* within, RankedRoute& ranking) {
+  learned::RouteInput input;
+  input.prompt = prompt;
+  input.embedding = embedding;
+  return learned.rank(router, input, registry, within, ranking);
+}
+
+void log_decision(const RankedRoute& ranking, const RequestContext& ctx) {
+  const auto& candidates = ranking.router->model->candidates();
+  std::string top = "[";
+  for (size_t t = 0; t < ranking.tiers.size() && t < 3; ++t) {
+    if (ranking.tier_candidate[t] == SIZE_MAX) break;
+    if (t > 0) top += ",";
+    top += "{\"model\":" + json_string(candidates[ranking.tier_candidate[t]]) +
+           ",\"score\":" + std::to_string(ranking.tier_score[t]) + "}";
+  }
+  top += "]";
+  log_event(LogLevel::kDebug, "learned routing decision",
+            {{"request_id", json_string(ctx.request_id)},
+             {"strategy", json_string(ctx.router_strategy)},
+             {"version", json_string(ctx.router_version)},
+             {"by_prior", ranking.ranked_by_prior ? "true" : "false"},
+             {"top", top}});
+}
+
+// An embedding call that fails is logged at most every 10 s per worker; the
+// fallback counter has every occurrence.
+void log_embedding_failure(const Error& error) {
+  thread_local Clock::time_point last{};
+  const auto now = Clock::now();
+  if (now - last < std::chrono::seconds(10)) return;
+  last = now;
+  log_event(LogLevel::kWarning, "routing embedding failed; ranking by the router's prior",
+            {{"error", json_string(error.message)}});
+}
+
 // Ranks the deployments of `within` (nullptr: every candidate, for a router
 // alias) with the active learned router. False: route with the classic
 // fallback strategy instead (counted when it is a real fallback).
-bool plan_learned_route(Worker& worker, const LearnedRouting& learned,
-                        const ModelRegistry& registry, const InboundRequest& request,
-                        const ModelGroup* within, RankedRoute& ranking, RequestContext& ctx) {
+awaitable<bool> plan_learned_route(Worker& worker, const Snapshot& snapshot,
+                                   const LearnedRouting& learned, const InboundRequest& request,
+                                   const ModelGroup* within, RankedRoute& ranking,
+                                   RequestContext& ctx) {
+  const ModelRegistry& registry = *snapshot.registry;
   const char* strategy = learned.strategy_name();
   auto router = learned.active();
   if (!router) {
     worker.metrics.count(CounterId::kRouterFallbacks, {strategy, "not_loaded"});
-    return false;
+    co_return false;
+  }
+  const std::string prompt = routing_prompt(request.route, request.body);
+  std::vector<float> embedding;
+  if (router->model->needs_embedding() && !learned.embedding_model().empty() &&
+      learned.has_candidates(*router, registry, within)) {
+    auto fetched = co_await routing_embedding(worker, snapshot, learned.embedding_model(), prompt);
+    if (fetched) {
+      embedding = std::move(*fetched);
+    } else {
+      log_embedding_failure(fetched.error());
+    }
   }
   const auto started = Clock::now();
-  const std::string prompt = routing_prompt(request.route, request.body);
   ranking.router = router;
-  const bool ranked = learned.rank(*router, prompt, registry, within, ranking);
-  if (ranked) {
-    worker.metrics.record_routing_duration(
-        strategy, std::chrono::duration<double>(Clock::now() - started).count());
-  } else {
+  if (!rank_now(learned, *router, prompt, embedding, registry, within, ranking)) {
     // A group with fewer than two candidate deployments has nothing to choose
     // between: not a fallback. An alias whose candidates match nothing is.
     if (within == nullptr) {
       worker.metrics.count(CounterId::kRouterFallbacks, {strategy, "no_candidate_deployments"});
     }
-    return false;
+    co_return false;
   }
-  if (router->model->needs_embedding()) {
-    // Embedding routers are ranked by their training prior and cost until the
-    // gateway computes embeddings (docs/routing.md).
-    worker.metrics.count(CounterId::kRouterFallbacks, {strategy, "embedding_featurizer"});
+  worker.metrics.record_routing_duration(
+      strategy, std::chrono::duration<double>(Clock::now() - started).count());
+  if (ranking.ranked_by_prior) {
+    // An embedding router without a usable embedding ranks by its training
+    // prior and cost (docs/routing.md).
+    worker.metrics.count(
+        CounterId::kRouterFallbacks,
+        {strategy, embedding.empty() ? "embedding_unavailable" : "embedding_rejected"});
   }
   ctx.router_strategy = strategy;
   ctx.router_version = router->model->version();
-  if (log_enabled(LogLevel::kDebug)) {
-    std::string top = "[";
-    for (size_t t = 0; t < ranking.tiers.size() && t < 3; ++t) {
-      if (ranking.tier_candidate[t] == SIZE_MAX) break;
-      if (t > 0) top += ",";
-      top += "{\"model\":" + json_string(router->model->candidates()[ranking.tier_candidate[t]]) +
-             ",\"score\":" + std::to_string(ranking.tier_score[t]) + "}";
-    }
-    top += "]";
-    log_event(LogLevel::kDebug, "learned routing decision",
-              {{"request_id", json_string(ctx.request_id)},
-               {"strategy", json_string(strategy)},
-               {"version", json_string(ctx.router_version)},
-               {"top", top}});
-  }
-  return true;
+  if (log_enabled(LogLevel::kDebug)) log_decision(ranking, ctx);
+  co_return true;
 }
 
 }  // namespace
@@ -644,7 +682,8 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
   bool ranked = false;
   if (group == nullptr && learned != nullptr && learned->is_alias(request.model)) {
     alias_group.name = request.model;
-    ranked = plan_learned_route(worker, *learned, registry, request, nullptr, ranking, ctx);
+    ranked =
+        co_await plan_learned_route(worker, snapshot, *learned, request, nullptr, ranking, ctx);
     if (ranked) {
       for (const auto& tier : ranking.tiers) {
         alias_group.deployments.insert(alias_group.deployments.end(), tier.begin(), tier.end());
@@ -655,7 +694,7 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
     group = &alias_group;
   } else if (group != nullptr && learned != nullptr && request.route != ApiRoute::kEmbeddings &&
              group->deployments.size() > 1) {
-    ranked = plan_learned_route(worker, *learned, registry, request, group, ranking, ctx);
+    ranked = co_await plan_learned_route(worker, snapshot, *learned, request, group, ranking, ctx);
   }
   if (group == nullptr) {
     co_await send_error(client, ctx,

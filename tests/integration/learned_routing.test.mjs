@@ -328,3 +328,64 @@ describe('learned routing without a loadable router', () => {
     assert.equal(routed.headers['x-switchyard-router-model'], 'coder');
   });
 });
+
+describe('learned routing with the embedding featurizer', () => {
+  let dir;
+  const masterKey = randomToken('sk-master');
+  const auth = { authorization: `Bearer ${masterKey}` };
+  const gateways = [];
+  const start = async (embedder, routerPath) => {
+    const gw = await startGateway({
+      config: configPath('learned_embedding.yaml'),
+      env: {
+        ROUTER_MODEL_PATH: routerPath,
+        EMBEDDER_MODEL: embedder,
+        TEST_MASTER_KEY: masterKey,
+        DEAD_UPSTREAM_BASE: 'http://127.0.0.1:9/v1',
+      },
+    });
+    gateways.push(gw);
+    return gw;
+  };
+
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'switchyard-learned-emb-'));
+  });
+  after(async () => {
+    for (const gw of gateways) await gw.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('embeds the prompt through the embedding deployment and routes by it', T, async () => {
+    const routerPath = path.join(dir, 'router.syr');
+    const gw = await start('embedder', routerPath);
+    // Training rows carry the embeddings the gateway's own embedder gives.
+    const rows = trainingRows(false).trim().split('\n').map((l) => JSON.parse(l));
+    const emb = await post(gw.baseUrl, '/v1/embeddings', { model: 'embedder', input: rows.map((r) => r.query) }, { headers: auth });
+    assert.equal(emb.status, 200, emb.text);
+    rows.forEach((r, i) => (r.embedding = emb.json.data[i].embedding));
+    const data = path.join(dir, 'emb.jsonl');
+    writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const trained = await runCli(['train', '--strategy', 'knn', '--k', '1', '--featurizer', 'embedding', '--data', data, '--out', routerPath, '--seed', '1'], { timeoutMs: 60_000 });
+    assert.equal(trained.code, 0, trained.stderr);
+    const reload = await post(gw.baseUrl, '/router/reload', {}, { headers: auth });
+    assert.equal(reload.status, 200, reload.text);
+
+    // The mock embedder hashes text, so only a training query's own text has
+    // a known nearest neighbour: itself (hence k = 1).
+    for (const [query, expected] of [[rows[0].query, 'coder'], [rows[1].query, 'cheap'], [rows[2].query, 'coder']]) {
+      const res = await post(gw.baseUrl, '/v1/chat/completions', chatBody('auto', query), { headers: auth });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.headers['x-switchyard-router-model'], expected, query);
+    }
+    assert.equal(await metric(gw, 'llmrouter_fallbacks_total', { strategy: 'llmrouter-knn', reason: 'embedding_unavailable' }), undefined);
+
+    // The same router with an unreachable embedder: requests still succeed,
+    // ranked by the training prior, and the fallback is counted.
+    const broken = await start('broken-embedder', routerPath);
+    const res = await post(broken.baseUrl, '/v1/chat/completions', chatBody('auto', rows[0].query), { headers: auth });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers['x-switchyard-router'], 'llmrouter-knn');
+    assert.equal(await metric(broken, 'llmrouter_fallbacks_total', { strategy: 'llmrouter-knn', reason: 'embedding_unavailable' }), 1);
+  });
+});

@@ -48,7 +48,9 @@ struct Gateway {
     auto router = learned->active();
     EXPECT_TRUE(router);
     route.router = router;
-    learned->rank(*router, prompt, *registry, group ? registry->find(group) : nullptr, route);
+    learned::RouteInput input;
+    input.prompt = prompt;
+    learned->rank(*router, input, *registry, group ? registry->find(group) : nullptr, route);
     std::vector<std::vector<std::string>> out;
     for (const auto& tier : route.tiers) {
       out.emplace_back();
