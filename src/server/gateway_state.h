@@ -9,6 +9,7 @@
 #include "routing/model_registry.h"
 #include "routing/selector.h"
 #include "server/auth.h"
+#include "store/store_service.h"
 #include "telemetry/log.h"
 #include "telemetry/metrics.h"
 
@@ -44,6 +45,10 @@ class GatewayState {
   }
   Metrics& metrics() { return metrics_; }
   AccessLog& access_log() { return access_log_; }
+  // Keys, spend and budgets; null when the gateway runs without a store
+  // (open mode without a database). Set before the workers start.
+  store::StoreService* store() const { return store_.get(); }
+  void set_store(std::shared_ptr<store::StoreService> store) { store_ = std::move(store); }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   void start_draining() { draining_.store(true); }
 
@@ -52,6 +57,7 @@ class GatewayState {
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   Metrics metrics_;
   AccessLog access_log_;
+  std::shared_ptr<store::StoreService> store_;
   std::atomic<bool> draining_{false};
 };
 

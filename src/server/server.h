@@ -6,6 +6,7 @@
 #include <string>
 
 #include "server/gateway_state.h"
+#include "store/store_service.h"
 
 namespace switchyard {
 
@@ -15,6 +16,7 @@ struct ServeOptions {
   size_t threads = 1;
   double drain_grace_seconds = 30;
   bool access_log = true;
+  std::shared_ptr<store::StoreService> store;  // optional
 };
 
 // Blocks until shutdown; returns the process exit code.

@@ -5,6 +5,8 @@
 #include <random>
 
 #include "providers/anthropic/translate_request.h"
+#include "server/admin.h"
+#include "server/key_auth.h"
 #include "server/proxy.h"
 #include "server/worker.h"
 
@@ -50,6 +52,7 @@ enum class RouteId {
   kCompletions,
   kEmbeddings,
   kMessages,
+  kAdmin,  // key and spend management (server/admin.h)
   kUnknown,
 };
 
@@ -96,6 +99,7 @@ RouteMatch match_route(std::string_view path) {
   if (path == "/metrics" || path == "/metrics/") {
     return {RouteId::kMetrics, http::verb::get, "/metrics", {}};
   }
+  if (auto admin = match_admin_route(path)) return {RouteId::kAdmin, admin->method, admin->label, {}};
   return {RouteId::kUnknown, http::verb::get, "other", {}};
 }
 
@@ -110,23 +114,57 @@ int64_t process_start_time() {
   return start;
 }
 
-// Readiness: config loaded, a deployment that can serve, not draining.
-std::pair<bool, std::string> readiness(const GatewayState& state, const Snapshot& snapshot) {
+// Readiness: config loaded, a deployment that can serve, not draining, and
+// the database answering (when there is one).
+struct DbHealth {
+  bool checked = false;
+  bool ok = true;
+  std::string problem;
+};
+
+std::pair<bool, std::string> readiness(const GatewayState& state, const Snapshot& snapshot,
+                                       const DbHealth& db) {
   if (state.draining()) return {false, "draining"};
   if (snapshot.registry->usable_deployments() == 0) return {false, "no usable deployment"};
+  if (!db.ok) return {false, db.problem};
   return {true, "ok"};
 }
 
 // Plain function on purpose: GCC 12 miscompiles braced string-literal
 // initialisers inside coroutines ("array used as initializer").
-std::pair<bool, std::string> readiness_report(const GatewayState& state,
-                                              const Snapshot& snapshot) {
-  auto [ready, reason] = readiness(state, snapshot);
+std::pair<bool, std::string> readiness_report(const GatewayState& state, const Snapshot& snapshot,
+                                              const DbHealth& db) {
+  auto [ready, reason] = readiness(state, snapshot, db);
   boost::json::object body{{"status", ready ? "ready" : "not_ready"},
                            {"reason", reason},
                            {"deployments", snapshot.registry->usable_deployments()},
                            {"version", SWITCHYARD_VERSION}};
+  if (db.checked) body["db"] = db.ok ? "connected" : "disconnected";
   return {ready, boost::json::serialize(body)};
+}
+
+// SELECT 1 with a 2 s timeout, plus the schema version check from startup.
+awaitable<DbHealth> check_db(GatewayState& state) {
+  DbHealth health;
+  store::StoreService* store = state.store();
+  if (store == nullptr) co_return health;
+  health.checked = true;
+  const bool reachable = co_await store->ping(std::chrono::seconds(2));
+  const auto schema = store->schema_state();
+  if (!reachable) {
+    health.ok = false;
+    health.problem = "database unreachable";
+  } else if (!schema.first) {
+    health.ok = false;
+    health.problem = schema.second;
+  }
+  co_return health;
+}
+
+std::string metrics_text(GatewayState& state) {
+  std::string text = state.metrics().render_prometheus();
+  if (auto* store = state.store()) store->render_metrics(text);
+  return text;
 }
 
 std::string models_list_body(const ModelRegistry& registry) {
@@ -213,14 +251,15 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
       co_return;
     case RouteId::kReady:
     case RouteId::kReadiness: {
-      auto [ready, body] = readiness_report(worker.state, snapshot);
+      DbHealth db = co_await check_db(worker.state);
+      auto [ready, body] = readiness_report(worker.state, snapshot, db);
       co_await send_json(client, ctx, ready ? 200 : 503, body, keep_alive);
       co_return;
     }
     case RouteId::kMetrics:
       ctx.status = 200;
       co_await client.send(200, kPrometheusContentType,
-                           worker.state.metrics().render_prometheus(), ctx.response_headers(),
+                           metrics_text(worker.state), ctx.response_headers(),
                            keep_alive);
       co_return;
     default: break;
@@ -237,24 +276,11 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
     co_return;
   }
 
-  if (snapshot.master_key) {
-    auto key = presented_key(req[http::field::authorization], req["x-api-key"]);
-    if (!key) {
-      co_await send_error(client, ctx,
-                          Error::make(ErrorKind::kAuthentication,
-                                      "No API key provided. Send 'Authorization: Bearer <key>' "
-                                      "or 'x-api-key: <key>'.",
-                                      "missing_api_key"),
-                          keep_alive);
-      co_return;
-    }
-    if (!digests_equal(digest_key(*key), *snapshot.master_key)) {
-      co_await send_error(client, ctx,
-                          Error::make(ErrorKind::kAuthentication, "Invalid API key.",
-                                      "invalid_api_key"),
-                          keep_alive);
-      co_return;
-    }
+  // Master key, virtual key (store) or open mode: server/key_auth.h.
+  if (auto refused = co_await authenticate(worker, snapshot, req[http::field::authorization],
+                                           req["x-api-key"], route.id == RouteId::kAdmin, ctx)) {
+    co_await send_error(client, ctx, *refused, keep_alive);
+    co_return;
   }
 
   const auto& registry = *snapshot.registry;
@@ -291,6 +317,9 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
     case RouteId::kEmbeddings:
       co_await handle_inference(worker, snapshot, openai_request(ApiRoute::kEmbeddings, req),
                                 client, ctx, keep_alive);
+      co_return;
+    case RouteId::kAdmin:
+      co_await handle_admin(worker, req, client, ctx, keep_alive);
       co_return;
     case RouteId::kMessages: {
       auto inbound = anthropic_request(req);

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "store/migrations.h"
+
 namespace switchyard::store {
 namespace {
 
@@ -138,6 +140,8 @@ std::string placeholders(size_t first, size_t count) {
 }  // namespace
 
 Result<QueryResult> StoreDb::ping() { return conn_.exec("SELECT 1"); }
+
+Result<int> StoreDb::schema_version() { return current_schema_version(conn_); }
 
 Result<bool> StoreDb::insert_key(const KeyRecord& key) {
   auto r = conn_.exec(std::string("INSERT INTO switchyard_keys (") + kKeyColumns + ") VALUES " +

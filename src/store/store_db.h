@@ -19,6 +19,7 @@ class StoreDb {
   explicit StoreDb(SqlConnection& conn) : conn_(conn) {}
 
   Result<QueryResult> ping();
+  Result<int> schema_version();
   Result<bool> insert_key(const KeyRecord& key);  // false: token already exists
   Result<std::optional<KeyRecord>> get_key(const std::string& token);
   // Writes every field except spend/reserved (those change concurrently).

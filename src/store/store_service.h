@@ -146,6 +146,18 @@ class StoreService {
 
   void render_metrics(std::string& out);
 
+  // Whether the schema is at the version this binary needs; readiness
+  // reports `schema_problem` otherwise.
+  void set_schema_state(bool ok, std::string problem) {
+    std::lock_guard lock(cache_mutex_);
+    schema_ok_ = ok;
+    schema_problem_ = std::move(problem);
+  }
+  std::pair<bool, std::string> schema_state() {
+    std::lock_guard lock(cache_mutex_);
+    return {schema_ok_, schema_problem_};
+  }
+
  private:
   struct CacheEntry {
     std::shared_ptr<const KeyRecord> key;
@@ -177,6 +189,8 @@ class StoreService {
 
   std::mutex cache_mutex_;
   std::unordered_map<std::string, CacheEntry> cache_;
+  bool schema_ok_ = true;
+  std::string schema_problem_;
 
   std::unique_ptr<SqlConnection> writer_conn_;
   std::mutex writer_mutex_;

@@ -16,27 +16,29 @@ using namespace switchyard::store;
 
 namespace {
 
-switchyard::testing::PgCluster* g_pg = nullptr;
-bool g_pg_ok = false;
+// Started on first use only: ctest runs every test in its own process, and
+// only the PostgreSQL tests should pay for initdb.
+struct PgHolder {
+  switchyard::testing::PgCluster cluster;
+  bool ok = false;
+  ~PgHolder() { cluster.destroy(); }
+};
 
-class PgEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    static switchyard::testing::PgCluster cluster;
-    g_pg = &cluster;
-    g_pg_ok = cluster.start();
-    if (!g_pg_ok) {
+PgHolder& pg_holder() {
+  static PgHolder* holder = [] {
+    auto* h = new PgHolder;
+    h->ok = h->cluster.start();
+    if (!h->ok) {
       std::fprintf(stderr,
                    "\n*** PostgreSQL store tests will be SKIPPED: %s ***\n"
                    "*** (scripts/install-deps.sh installs postgresql-15) ***\n\n",
-                   cluster.error().c_str());
+                   h->cluster.error().c_str());
     }
-  }
-  void TearDown() override {
-    if (g_pg) g_pg->destroy();
-  }
-};
-const auto* const kPgEnv = ::testing::AddGlobalTestEnvironment(new PgEnvironment);
+    std::atexit([] { pg_holder().cluster.destroy(); });
+    return h;
+  }();
+  return *holder;
+}
 
 std::atomic<int> g_db_counter{0};
 
@@ -51,9 +53,11 @@ class StoreTest : public ::testing::TestWithParam<Dialect> {
   void SetUp() override {
     const int n = g_db_counter.fetch_add(1);
     if (GetParam() == Dialect::kPostgres) {
-      if (!g_pg_ok) GTEST_SKIP() << "PostgreSQL unavailable: " << (g_pg ? g_pg->error() : "");
-      target_.url =
-          g_pg->create_database("t" + std::to_string(::getpid()) + "_" + std::to_string(n));
+      if (!pg_holder().ok) {
+        GTEST_SKIP() << "PostgreSQL unavailable: " << pg_holder().cluster.error();
+      }
+      target_.url = pg_holder().cluster.create_database("t" + std::to_string(::getpid()) + "_" +
+                                                        std::to_string(n));
     } else {
       dir_ = std::filesystem::temp_directory_path() /
              ("switchyard-sqlite-" + std::to_string(::getpid()) + "-" + std::to_string(n));
@@ -415,8 +419,9 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
 // PostgreSQL stopped while spend rows arrive: they stay buffered, the key
 // stays usable from the cache, and everything is written once it is back.
 TEST(StorePostgresOutage, SpendIsBufferedAndFlushedAfterRestart) {
-  if (!g_pg_ok) GTEST_SKIP() << "PostgreSQL unavailable";
-  const std::string url = g_pg->create_database("outage" + std::to_string(::getpid()));
+  if (!pg_holder().ok) GTEST_SKIP() << "PostgreSQL unavailable";
+  auto& cluster = pg_holder().cluster;
+  const std::string url = cluster.create_database("outage" + std::to_string(::getpid()));
   {
     auto c = open_postgres(url);
     ASSERT_TRUE(run_migrations(*c).ok());
@@ -435,7 +440,7 @@ TEST(StorePostgresOutage, SpendIsBufferedAndFlushedAfterRestart) {
     return result.get();
   };
   ASSERT_TRUE(lookup().key);
-  ASSERT_TRUE(g_pg->stop_server());
+  ASSERT_TRUE(cluster.stop_server());
   const int64_t now = unix_now_ms();
   for (int i = 0; i < 100; ++i) {
     service->record_spend(make_spend("o" + std::to_string(i), "outage01", 0.01, now + i));
@@ -446,7 +451,7 @@ TEST(StorePostgresOutage, SpendIsBufferedAndFlushedAfterRestart) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // cache TTL over
   auto during = lookup();
   EXPECT_TRUE(during.key) << "a cached key stays usable while the DB is down";
-  ASSERT_TRUE(g_pg->start_server());
+  ASSERT_TRUE(cluster.start_server());
   ASSERT_TRUE(service->flush(std::chrono::seconds(15)));
   EXPECT_EQ(service->stats().spend_rows_dropped.load(), 0u);
   auto key = service->run_sync([](StoreDb& db) { return db.get_key("outage01"); });
