@@ -1,6 +1,7 @@
 // switchyard: LLM gateway. Subcommands:
 //   serve         run the gateway
 //   check-config  validate a config and print it normalised (secrets as ***)
+//   migrate       bring the database schema up to date (keys, spend)
 //   version       print the version
 //   train, route, eval  learned routing, offline (src/learned/cli.h)
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "config/loader.h"
 #include "learned/cli.h"
 #include "server/server.h"
+#include "store/bootstrap.h"
 #include "telemetry/log.h"
 
 using namespace switchyard;
@@ -26,12 +28,14 @@ constexpr const char* kUsage = R"(Usage: switchyard <command> [options]
 Commands:
   serve          Run the gateway.
   check-config   Validate a config file and print it normalised (secrets as ***).
+  migrate        Apply database migrations (PostgreSQL from DATABASE_URL or
+                 general_settings.database_url, else the SQLite file in data_dir).
   version        Print the version.
   train          Train a learned router from routing data.
   route          Route queries (JSONL) with a trained router.
   eval           Evaluate a trained router: accuracy vs cost.
 
-Options (serve, check-config):
+Options (serve, check-config, migrate):
   --config PATH      Config file. Otherwise LITELLM_CONFIG_PATH, then /app/config/config.yaml.
   --host HOST        Listen address (serve; default switchyard_settings.host or 0.0.0.0).
   --port PORT        Listen port, 0 = any free port (serve; default 4000).
@@ -134,6 +138,82 @@ int cmd_check_config(const Args& args) {
   return 0;
 }
 
+int cmd_migrate(const Args& args) {
+  auto config = load(args, false);
+  if (!config) return 1;
+  const auto options = store::store_options(*config);
+  const std::string target = store::describe_target(options);
+  auto report = store::migrate(options);
+  if (!report) {
+    std::fprintf(stderr, "error: migration of %s failed: %s\n", target.c_str(),
+                 report.error().message.c_str());
+    return 1;
+  }
+  for (const auto& step : report->applied) std::printf("applied %s\n", step.c_str());
+  std::printf("schema of %s at version %d (%zu migration(s) applied)\n", target.c_str(),
+              report->to_version, report->applied.size());
+  return 0;
+}
+
+// The store exists when there is something to keep: virtual keys need a
+// master key to be managed, and a configured database asks for it.
+std::shared_ptr<store::StoreService> start_store(const Config& cfg) {
+  if (cfg.general_settings.master_key.empty() && cfg.general_settings.database_url.empty()) {
+    return nullptr;
+  }
+  const auto options = store::store_options(cfg);
+  const std::string target = store::describe_target(options);
+  const bool postgres = !options.database_url.empty();
+  const auto run_env = process_env()("LITELLM_RUN_DB_MIGRATIONS");
+  // PostgreSQL is shared by replicas: migrations run only when asked (or as
+  // a Job). The embedded SQLite file belongs to this process: migrated
+  // unless explicitly disabled.
+  const bool migrate_now = postgres ? (run_env && *run_env == "true")
+                                    : !(run_env && *run_env == "false");
+  if (!cfg.general_settings.database_url.empty() && !postgres) {
+    log_event(LogLevel::kWarning,
+              "database_url is not a postgresql:// URL; using the embedded SQLite store",
+              {{"store", json_string(target)}});
+  }
+  if (migrate_now) {
+    auto report = store::migrate(options);
+    if (!report) {
+      log_event(LogLevel::kError, "database migration failed",
+                {{"store", json_string(target)}, {"error", json_string(report.error().message)}});
+    } else {
+      log_event(LogLevel::kInfo, "database migrated",
+                {{"store", json_string(target)},
+                 {"version", std::to_string(report->to_version)},
+                 {"applied", std::to_string(report->applied.size())}});
+    }
+  }
+  auto opened = store::StoreService::open(options);
+  if (!opened) {
+    log_event(LogLevel::kError, "cannot open the store",
+              {{"store", json_string(target)}, {"error", json_string(opened.error().message)}});
+    return nullptr;
+  }
+  auto service = *opened;
+  auto schema = service->run_sync(
+      [](store::StoreDb& db) -> Result<int> { return db.schema_version(); });
+  if (!schema) {
+    log_event(LogLevel::kWarning, "database not reachable at startup; will retry",
+              {{"store", json_string(target)}, {"error", json_string(schema.error().message)}});
+  } else if (*schema < store::latest_schema_version()) {
+    const std::string problem = "database schema at version " + std::to_string(*schema) +
+                                ", this build needs " +
+                                std::to_string(store::latest_schema_version()) +
+                                ": run `switchyard migrate` (or set LITELLM_RUN_DB_MIGRATIONS=true)";
+    service->set_schema_state(false, problem);
+    log_event(LogLevel::kError, "database schema out of date",
+              {{"store", json_string(target)}, {"detail", json_string(problem)}});
+  } else {
+    log_event(LogLevel::kInfo, "store ready",
+              {{"store", json_string(target)}, {"schema_version", std::to_string(*schema)}});
+  }
+  return service;
+}
+
 int cmd_serve(const Args& args) {
   if (auto level = option(args, "--log-level")) {
     if (*level == "debug")
@@ -215,6 +295,7 @@ int cmd_serve(const Args& args) {
             {{"source", json_string(cfg.source)},
              {"deployments", std::to_string(cfg.model_list.size())},
              {"model_groups", std::to_string(snapshot->registry->group_names().size())}});
+  options.store = start_store(cfg);
   return run_server(states, snapshot, options);
 }
 
@@ -231,6 +312,7 @@ int main(int argc, char** argv) {
   }
   if (args.command == "serve") return cmd_serve(args);
   if (args.command == "check-config") return cmd_check_config(args);
+  if (args.command == "migrate") return cmd_migrate(args);
   if (args.command == "version" || args.command == "--version") {
     std::printf("switchyard %s\n", SWITCHYARD_VERSION);
     return 0;

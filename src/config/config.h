@@ -168,6 +168,13 @@ struct ServerSettings {
   double client_idle_timeout = 120;   // keep-alive idle limit for client connections
   int64_t max_upstream_idle_per_host = 64;
   bool access_log = true;
+  // Where the embedded SQLite store lives (switchyard.db) when no
+  // PostgreSQL database_url is set. SWITCHYARD_DATA_DIR overrides it.
+  std::string data_dir = "./data";
+  // How long a virtual key read from the database is trusted before it is
+  // read again: the bound on how late a change made on another replica
+  // (block, delete, new budget) takes effect here.
+  double key_cache_ttl_seconds = 2;
 };
 
 struct Config {

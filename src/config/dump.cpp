@@ -212,6 +212,8 @@ std::string dump_config(const Config& c) {
   kv(out, "client_idle_timeout", s.client_idle_timeout);
   kv(out, "max_upstream_idle_per_host", s.max_upstream_idle_per_host);
   kv(out, "access_log", s.access_log);
+  kv(out, "data_dir", s.data_dir);
+  kv(out, "key_cache_ttl_seconds", s.key_cache_ttl_seconds);
   out << YAML::EndMap;
 
   if (!c.environment_variables.empty()) {

@@ -521,10 +521,10 @@ void read_server_settings(Reader& r, const YAML::Node& node, ServerSettings& s) 
     r.error(path, "expected a mapping");
     return;
   }
-  r.check_keys(
-      node, path,
-      {"host", "port", "worker_threads", "drain_grace_seconds", "upstream_connect_timeout",
-       "default_timeout", "client_idle_timeout", "max_upstream_idle_per_host", "access_log"});
+  r.check_keys(node, path,
+               {"host", "port", "worker_threads", "drain_grace_seconds",
+                "upstream_connect_timeout", "default_timeout", "client_idle_timeout",
+                "max_upstream_idle_per_host", "access_log", "data_dir", "key_cache_ttl_seconds"});
   r.read_string(node, path, "host", s.host);
   r.read_integer(node, path, "port", s.port);
   if (s.port > 65535) r.error(path + ".port", "expected a TCP port 0-65535");
@@ -535,6 +535,11 @@ void read_server_settings(Reader& r, const YAML::Node& node, ServerSettings& s) 
   r.read_number(node, path, "client_idle_timeout", s.client_idle_timeout);
   r.read_integer(node, path, "max_upstream_idle_per_host", s.max_upstream_idle_per_host);
   r.read_bool(node, path, "access_log", s.access_log);
+  r.read_string(node, path, "data_dir", s.data_dir);
+  r.read_number(node, path, "key_cache_ttl_seconds", s.key_cache_ttl_seconds);
+  if (s.key_cache_ttl_seconds < 0 || s.key_cache_ttl_seconds > 300) {
+    r.error(path + ".key_cache_ttl_seconds", "expected 0-300 seconds");
+  }
 }
 
 void read_model_list(Reader& r, const YAML::Node& node, std::vector<Deployment>& out) {
@@ -635,6 +640,7 @@ std::optional<Config> parse_config(const std::string& yaml_text, const EnvLookup
       config.general_settings.master_key = Secret(*key);
     }
   }
+  if (auto dir = layered("SWITCHYARD_DATA_DIR"); dir && !dir->empty()) config.server.data_dir = *dir;
   if (config.general_settings.database_url.empty()) {
     if (auto url = layered("DATABASE_URL"); url && !url->empty()) {
       config.general_settings.database_url = Secret(*url);

@@ -10,6 +10,7 @@
 #include "routing/model_registry.h"
 #include "routing/selector.h"
 #include "server/auth.h"
+#include "store/store_service.h"
 #include "telemetry/log.h"
 #include "telemetry/metrics.h"
 
@@ -49,6 +50,10 @@ class GatewayState {
   // nullptr unless routing_strategy is llmrouter-*.
   LearnedRouting* learned_routing() const { return learned_routing_.get(); }
   AccessLog& access_log() { return access_log_; }
+  // Keys, spend and budgets; null when the gateway runs without a store
+  // (open mode without a database). Set before the workers start.
+  store::StoreService* store() const { return store_.get(); }
+  void set_store(std::shared_ptr<store::StoreService> store) { store_ = std::move(store); }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   void start_draining() { draining_.store(true); }
 
@@ -58,6 +63,7 @@ class GatewayState {
   std::shared_ptr<LearnedRouting> learned_routing_;
   Metrics metrics_;
   AccessLog access_log_;
+  std::shared_ptr<store::StoreService> store_;
   std::atomic<bool> draining_{false};
 };
 

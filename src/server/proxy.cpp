@@ -9,6 +9,7 @@
 #include "providers/mock.h"
 #include "routing/learned_routing.h"
 #include "routing/selector.h"
+#include "server/key_auth.h"
 #include "server/routing_embedding.h"
 #include "telemetry/log.h"
 
@@ -706,6 +707,11 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
     co_return;
   }
   ctx.model_group = group->name;
+  // Virtual keys: model allow-list, rate limits, budget reservation.
+  if (auto refused = co_await admit_inference(worker, snapshot, request, *group, ctx)) {
+    co_await send_error(client, ctx, *refused, keep_alive);
+    co_return;
+  }
   ctx.proxied = true;
 
   // Race the answer against the client hanging up; whichever ends first
@@ -717,6 +723,7 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
     ctx.status = 499;  // nginx's "client closed request"
     ctx.error_code = "client_closed_request";
   }
+  settle_inference(worker, snapshot, ctx);  // spend row, budget settlement (queued, no I/O)
 }
 
 }  // namespace switchyard

@@ -59,6 +59,7 @@ int run_server(std::shared_ptr<DeploymentStates> states,
   GatewayState state(std::move(states), snapshot, thread_count, options.access_log,
                      options.learned_routing);
   const ServerSettings& settings = snapshot->config->server;
+  state.set_store(options.store);
 
   error_code ec;
   auto address = asio::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
@@ -121,6 +122,10 @@ int run_server(std::shared_ptr<DeploymentStates> states,
   for (auto& thread : threads) thread.join();
   workers.clear();
   state.access_log().flush_and_stop();
+  if (auto* store = state.store()) {
+    // Buffered spend rows get a last chance to reach the database.
+    store->shutdown(std::chrono::seconds(5));
+  }
   log_event(abandoned > 0 ? LogLevel::kWarning : LogLevel::kInfo, "stopped",
             {{"abandoned_requests", std::to_string(abandoned)}});
   return 0;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "server/gateway_state.h"
+#include "store/store_service.h"
 
 namespace switchyard {
 
@@ -17,6 +18,7 @@ struct ServeOptions {
   bool access_log = true;
   // Set when routing_strategy is llmrouter-*; already loaded once.
   std::shared_ptr<LearnedRouting> learned_routing;
+  std::shared_ptr<store::StoreService> store;  // optional
 };
 
 // Blocks until shutdown; returns the process exit code.

@@ -5,6 +5,8 @@
 #include <random>
 
 #include "providers/anthropic/translate_request.h"
+#include "server/admin.h"
+#include "server/key_auth.h"
 #include "server/proxy.h"
 #include "server/router_admin.h"
 #include "server/worker.h"
@@ -53,6 +55,7 @@ enum class RouteId {
   kMessages,
   kRouterReload,
   kRouterInfo,
+  kAdmin,  // key and spend management (server/admin.h)
   kUnknown,
 };
 
@@ -103,6 +106,8 @@ RouteMatch match_route(std::string_view path) {
   if (path == "/router/reload")
     return {RouteId::kRouterReload, http::verb::post, "/router/reload", {}};
   if (path == "/router/info") return {RouteId::kRouterInfo, http::verb::get, "/router/info", {}};
+  if (auto admin = match_admin_route(path))
+    return {RouteId::kAdmin, admin->method, admin->label, {}};
   return {RouteId::kUnknown, http::verb::get, "other", {}};
 }
 
@@ -117,22 +122,51 @@ int64_t process_start_time() {
   return start;
 }
 
-// Readiness: config loaded, a deployment that can serve, not draining.
-std::pair<bool, std::string> readiness(const GatewayState& state, const Snapshot& snapshot) {
+// Readiness: config loaded, a deployment that can serve, not draining, and
+// the database answering (when there is one).
+struct DbHealth {
+  bool checked = false;
+  bool ok = true;
+  std::string problem;
+};
+
+std::pair<bool, std::string> readiness(const GatewayState& state, const Snapshot& snapshot,
+                                       const DbHealth& db) {
   if (state.draining()) return {false, "draining"};
   if (snapshot.registry->usable_deployments() == 0) return {false, "no usable deployment"};
+  if (!db.ok) return {false, db.problem};
   return {true, "ok"};
 }
 
 // Plain function on purpose: GCC 12 miscompiles braced string-literal
 // initialisers inside coroutines ("array used as initializer").
-std::pair<bool, std::string> readiness_report(const GatewayState& state, const Snapshot& snapshot) {
-  auto [ready, reason] = readiness(state, snapshot);
+std::pair<bool, std::string> readiness_report(const GatewayState& state, const Snapshot& snapshot,
+                                              const DbHealth& db) {
+  auto [ready, reason] = readiness(state, snapshot, db);
   boost::json::object body{{"status", ready ? "ready" : "not_ready"},
                            {"reason", reason},
                            {"deployments", snapshot.registry->usable_deployments()},
                            {"version", SWITCHYARD_VERSION}};
+  if (db.checked) body["db"] = db.ok ? "connected" : "disconnected";
   return {ready, boost::json::serialize(body)};
+}
+
+// SELECT 1 with a 2 s timeout, plus the schema version check from startup.
+awaitable<DbHealth> check_db(GatewayState& state) {
+  DbHealth health;
+  store::StoreService* store = state.store();
+  if (store == nullptr) co_return health;
+  health.checked = true;
+  const bool reachable = co_await store->ping(std::chrono::seconds(2));
+  const auto schema = store->schema_state();
+  if (!reachable) {
+    health.ok = false;
+    health.problem = "database unreachable";
+  } else if (!schema.first) {
+    health.ok = false;
+    health.problem = schema.second;
+  }
+  co_return health;
 }
 
 // The model groups, plus the learned router's aliases ("auto") that no group
@@ -190,11 +224,15 @@ Result<InboundRequest> anthropic_request(const http::request<http::string_body>&
   return inbound;
 }
 
-std::string metrics_body(GatewayState& state) {
-  std::string body = state.metrics().render_prometheus();
-  if (const LearnedRouting* learned = state.learned_routing()) body += learned->render_prometheus();
-  return body;
+std::string metrics_text(GatewayState& state) {
+  std::string text = state.metrics().render_prometheus();
+  if (auto* store = state.store()) store->render_metrics(text);
+  if (const LearnedRouting* learned = state.learned_routing()) text += learned->render_prometheus();
+  return text;
 }
+
+// Routes only the master key may use (a virtual key gets 403).
+bool master_only(RouteId id) { return id == RouteId::kAdmin || id == RouteId::kRouterReload; }
 
 awaitable<void> send_json(ClientConnection& client, RequestContext& ctx, int status,
                           const std::string& body, bool keep_alive) {
@@ -243,13 +281,14 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
       co_return;
     case RouteId::kReady:
     case RouteId::kReadiness: {
-      auto [ready, body] = readiness_report(worker.state, snapshot);
+      DbHealth db = co_await check_db(worker.state);
+      auto [ready, body] = readiness_report(worker.state, snapshot, db);
       co_await send_json(client, ctx, ready ? 200 : 503, body, keep_alive);
       co_return;
     }
     case RouteId::kMetrics:
       ctx.status = 200;
-      co_await client.send(200, kPrometheusContentType, metrics_body(worker.state),
+      co_await client.send(200, kPrometheusContentType, metrics_text(worker.state),
                            ctx.response_headers(), keep_alive);
       co_return;
     default:
@@ -267,24 +306,11 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
     co_return;
   }
 
-  if (snapshot.master_key) {
-    auto key = presented_key(req[http::field::authorization], req["x-api-key"]);
-    if (!key) {
-      co_await send_error(client, ctx,
-                          Error::make(ErrorKind::kAuthentication,
-                                      "No API key provided. Send 'Authorization: Bearer <key>' "
-                                      "or 'x-api-key: <key>'.",
-                                      "missing_api_key"),
-                          keep_alive);
-      co_return;
-    }
-    if (!digests_equal(digest_key(*key), *snapshot.master_key)) {
-      co_await send_error(
-          client, ctx,
-          Error::make(ErrorKind::kAuthentication, "Invalid API key.", "invalid_api_key"),
-          keep_alive);
-      co_return;
-    }
+  // Master key, virtual key (store) or open mode: server/key_auth.h.
+  if (auto refused = co_await authenticate(worker, snapshot, req[http::field::authorization],
+                                           req["x-api-key"], master_only(route.id), ctx)) {
+    co_await send_error(client, ctx, *refused, keep_alive);
+    co_return;
   }
 
   const auto& registry = *snapshot.registry;
@@ -329,6 +355,9 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
       co_return;
     case RouteId::kRouterInfo:
       co_await handle_router_info(worker, snapshot, client, ctx, keep_alive);
+      co_return;
+    case RouteId::kAdmin:
+      co_await handle_admin(worker, req, client, ctx, keep_alive);
       co_return;
     case RouteId::kMessages: {
       auto inbound = anthropic_request(req);

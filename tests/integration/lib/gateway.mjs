@@ -6,7 +6,8 @@
 // remembered and SIGKILLed when the test process exits, even on failure.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +46,18 @@ export function installExitGuard(graceMs = 3000) {
       process.exit();
     }, graceMs).unref();
   });
+}
+
+const dataDirs = [];
+process.on('exit', () => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed when the test process exits. */
+export function tempDataDir() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchyard-data-'));
+  dataDirs.push(dir);
+  return dir;
 }
 
 export function configPath(name) {
@@ -140,7 +153,10 @@ export function runCli(args, { env = baseEnv(), cwd, timeoutMs = 10_000 } = {}) 
 export async function startGateway({ config, env = {}, extraArgs = [], startupTimeoutMs = STARTUP_TIMEOUT_MS } = {}) {
   assertBinaryExists();
   const args = ['serve', '--config', config, '--host', '127.0.0.1', '--port', '0', ...extraArgs];
-  const child = spawn(SWITCHYARD_BIN, args, { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  // Each gateway gets its own data dir (embedded SQLite store) unless the
+  // test shares one on purpose.
+  const dataEnv = env.SWITCHYARD_DATA_DIR ? {} : { SWITCHYARD_DATA_DIR: tempDataDir() };
+  const child = spawn(SWITCHYARD_BIN, args, { env: baseEnv({ ...dataEnv, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
 
   const stdoutLines = [];

@@ -1,0 +1,49 @@
+#include "store/sql.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace switchyard::store {
+
+bool is_unavailable(const Error& error) { return error.code && *error.code == kDbUnavailable; }
+
+bool is_postgres_url(std::string_view url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+double sql_double(const SqlValue& v, double fallback) {
+  if (!v || v->empty()) return fallback;
+  char* end = nullptr;
+  double d = std::strtod(v->c_str(), &end);
+  return end == v->c_str() ? fallback : d;
+}
+
+int64_t sql_int(const SqlValue& v, int64_t fallback) {
+  if (!v || v->empty()) return fallback;
+  char* end = nullptr;
+  long long i = std::strtoll(v->c_str(), &end, 10);
+  if (end == v->c_str()) return fallback;
+  // SQLite may hand back "12.0" for an integer stored through REAL affinity.
+  if (*end == '.') return static_cast<int64_t>(std::strtod(v->c_str(), nullptr));
+  return i;
+}
+
+std::optional<double> sql_opt_double(const SqlValue& v) {
+  if (!v) return std::nullopt;
+  return sql_double(v);
+}
+
+std::optional<int64_t> sql_opt_int(const SqlValue& v) {
+  if (!v) return std::nullopt;
+  return sql_int(v);
+}
+
+std::string sql_text(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string sql_text(int64_t v) { return std::to_string(v); }
+
+}  // namespace switchyard::store

@@ -1,0 +1,68 @@
+#pragma once
+// Minimal SQL connection interface with two back ends (SQLite, PostgreSQL).
+// Every value crosses the boundary as text (NULL = nullopt): both databases
+// convert text parameters by column affinity / inferred type, which keeps
+// the SQL identical for both in almost every statement.
+//
+// Threading: a connection is owned and used by exactly one thread (a store
+// DB thread); nothing here is safe to share between threads.
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace switchyard::store {
+
+enum class Dialect { kSqlite, kPostgres };
+
+using SqlValue = std::optional<std::string>;
+using SqlRow = std::vector<SqlValue>;
+
+struct QueryResult {
+  std::vector<SqlRow> rows;
+  int64_t affected = 0;  // rows changed by INSERT/UPDATE/DELETE
+};
+
+// Error codes carried in Error::code: "db_unavailable" (connection lost or
+// refused: retry later) or "db_error" (the statement failed).
+inline constexpr const char* kDbUnavailable = "db_unavailable";
+inline constexpr const char* kDbError = "db_error";
+bool is_unavailable(const Error& error);
+
+class SqlConnection {
+ public:
+  virtual ~SqlConnection() = default;
+  virtual Dialect dialect() const = 0;
+  // One statement with $1..$N placeholders.
+  virtual Result<QueryResult> exec(std::string_view sql, const std::vector<SqlValue>& params) = 0;
+  Result<QueryResult> exec(std::string_view sql) { return exec(sql, {}); }
+  // Several statements, no parameters (migrations).
+  virtual Result<QueryResult> exec_script(std::string_view sql) = 0;
+  // Short description for logs: never contains credentials.
+  virtual std::string describe() const = 0;
+};
+
+// SQLite file (created with its directory if missing), WAL mode.
+Result<std::unique_ptr<SqlConnection>> open_sqlite(const std::string& path);
+
+// PostgreSQL (libpq URL). The connection is made lazily and remade after a
+// failure, at most once per `retry_interval_ms`, so an outage costs callers a
+// fast error instead of a connect timeout each time.
+std::unique_ptr<SqlConnection> open_postgres(const std::string& url, int connect_timeout_s = 2,
+                                             int retry_interval_ms = 500);
+
+bool is_postgres_url(std::string_view url);
+
+// Parses the textual forms both back ends return.
+double sql_double(const SqlValue& v, double fallback = 0);
+int64_t sql_int(const SqlValue& v, int64_t fallback = 0);
+std::optional<double> sql_opt_double(const SqlValue& v);
+std::optional<int64_t> sql_opt_int(const SqlValue& v);
+// Formats numbers so that both back ends read them back exactly.
+std::string sql_text(double v);
+std::string sql_text(int64_t v);
+
+}  // namespace switchyard::store
