@@ -2,9 +2,13 @@
 // request's SigV4 signature (recomputed here with node:crypto from the bytes
 // it received) and answers Converse (JSON) or ConverseStream (the AWS
 // event-stream binary framing, CRC32-checked).
-//   model id containing "throttled" -> 400 ThrottlingException... (429 via x-amzn-ErrorType)
+//   model id containing "throttled" -> 429 ThrottlingException (x-amzn-ErrorType)
+//   model id naming a fault of lib/faults.mjs (ratelimit, error500, error503,
+//   reset, reset-mid-body, hang, midstream-drop, garbage, wrong-content-type)
+//   -> that fault, in Bedrock's shapes
 
 import http from 'node:http';
+import { runFault } from './lib/faults.mjs';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 
@@ -68,6 +72,41 @@ function frame(eventType, payload) {
   return Buffer.concat([withoutCrc, crc]);
 }
 
+function converseReply() {
+  return {
+    output: { message: { role: 'assistant', content: [{ text: BEDROCK_TEXT }] } },
+    stopReason: 'end_turn',
+    usage: BEDROCK_USAGE,
+    metrics: { latencyMs: 42 },
+  };
+}
+
+const AWS_ERRORS = {
+  ratelimit: [429, 'ThrottlingException'],
+  error500: [500, 'InternalServerException'],
+  error503: [503, 'ServiceUnavailableException'],
+};
+
+// How Bedrock shapes what the shared faults send.
+const adapter = {
+  errorReply(kind, message, retryAfter) {
+    const [status, type] = AWS_ERRORS[kind];
+    const headers = { 'content-type': 'application/json', 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` };
+    if (retryAfter) headers['retry-after'] = retryAfter;
+    return { status, headers, body: JSON.stringify({ message }) };
+  },
+  okReply() {
+    return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(converseReply()) };
+  },
+  streamHeaders: { 'content-type': 'application/vnd.amazon.eventstream' },
+  streamPrefix(record, pieces) {
+    return [
+      frame('messageStart', { role: 'assistant' }),
+      ...pieces.map((text) => frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text } })),
+    ];
+  },
+};
+
 export async function startFakeBedrock(credentials) {
   const requests = [];
   const server = http.createServer((req, res) => {
@@ -82,7 +121,8 @@ export async function startFakeBedrock(credentials) {
       } catch {
         body = null;
       }
-      requests.push({ path: req.url, headers: { ...req.headers }, body, raw, signatureProblem });
+      const record = { path: req.url, headers: { ...req.headers }, body, raw, signatureProblem };
+      requests.push(record);
       if (signatureProblem) {
         res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'InvalidSignatureException' });
         res.end(JSON.stringify({ message: `The request signature we calculated does not match: ${signatureProblem}` }));
@@ -95,6 +135,8 @@ export async function startFakeBedrock(credentials) {
         return;
       }
       const modelId = decodeURIComponent(m[1]);
+      record.modelId = modelId;
+      if (runFault(modelId, { req, res, record, adapter })) return;
       if (modelId.includes('throttled')) {
         res.writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'ThrottlingException:http://internal' });
         res.end(JSON.stringify({ message: 'Too many requests, please wait before trying again.' }));
@@ -102,12 +144,7 @@ export async function startFakeBedrock(credentials) {
       }
       if (m[2] === 'converse') {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({
-          output: { message: { role: 'assistant', content: [{ text: BEDROCK_TEXT }] } },
-          stopReason: 'end_turn',
-          usage: BEDROCK_USAGE,
-          metrics: { latencyMs: 42 },
-        }));
+        res.end(JSON.stringify(converseReply()));
         return;
       }
       res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' });
