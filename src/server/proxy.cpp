@@ -259,11 +259,14 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
     ~ClearHook() { ctx.on_client_gone = nullptr; }
   } clear_hook{ctx};
 
+  // A request's own `timeout` / `stream_timeout` (LiteLLM's per-request
+  // overrides) replace the deployment's.
+  const auto timeout = request.timeout.value_or(deployment.timeout);
+  const auto stream_timeout = request.stream_timeout.value_or(deployment.stream_timeout);
   const auto upstream_start = Clock::now();
-  const auto total_deadline = upstream_start + deployment.timeout;
+  const auto total_deadline = upstream_start + timeout;
   const auto first_byte_deadline =
-      request.stream ? std::min(total_deadline, upstream_start + deployment.stream_timeout)
-                     : total_deadline;
+      request.stream ? std::min(total_deadline, upstream_start + stream_timeout) : total_deadline;
   auto count_failure = [&](std::string_view kind) {
     worker.metrics.record_upstream_error(deployment.id(), kind);
   };
@@ -349,7 +352,7 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
     piece.clear();
     const auto wait_start = Clock::now();
     // After the first byte each gap may last up to the deployment timeout.
-    failure = co_await call.read_some(piece, Clock::now() + deployment.timeout);
+    failure = co_await call.read_some(piece, Clock::now() + timeout);
     ctx.upstream_wait += Clock::now() - wait_start;
     if (failure != UpstreamFailure::kNone) {
       if (failure == UpstreamFailure::kCancelled) co_return done;

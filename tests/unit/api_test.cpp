@@ -38,6 +38,14 @@ TEST(Inbound, RejectsBadBodiesWithParam) {
       {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"stream":"yes"})", "invalid_type",
        "stream"},
       {ApiRoute::kEmbeddings, R"({"model":"m"})", "missing_required_parameter", "input"},
+      {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"timeout":"5"})",
+       "invalid_value", "timeout"},
+      {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"timeout":0})", "invalid_value",
+       "timeout"},
+      {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"stream_timeout":-1})",
+       "invalid_value", "stream_timeout"},
+      {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"timeout":90000})",
+       "invalid_value", "timeout"},
       {ApiRoute::kCompletions, R"({"model":"m"})", "missing_required_parameter", "prompt"},
   };
   for (const auto& c : cases) {
@@ -58,6 +66,25 @@ TEST(Inbound, StripsGatewayOnlyFields) {
   ASSERT_TRUE(r);
   strip_gateway_fields(r->body);
   EXPECT_EQ(boost::json::serialize(r->body), R"({"model":"m","messages":[],"temperature":1})");
+}
+
+TEST(Inbound, PerRequestTimeoutsAreReadAndNotForwarded) {
+  auto r = parse_inbound(ApiRoute::kChatCompletions,
+                         R"({"model":"m","messages":[],"timeout":1.5,"stream_timeout":0.25,
+                             "temperature":1})");
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(r->timeout);
+  EXPECT_EQ(r->timeout->count(), 1500);
+  ASSERT_TRUE(r->stream_timeout);
+  EXPECT_EQ(r->stream_timeout->count(), 250);
+  EXPECT_EQ(boost::json::serialize(r->body), R"({"model":"m","messages":[],"temperature":1})");
+
+  auto unset = parse_inbound(ApiRoute::kChatCompletions,
+                             R"({"model":"m","messages":[],"timeout":null})");
+  ASSERT_TRUE(unset);
+  EXPECT_FALSE(unset->timeout);
+  EXPECT_FALSE(unset->stream_timeout);
+  EXPECT_FALSE(unset->body.contains("timeout"));
 }
 
 TEST(Sse, ObserverFindsUsageAndDoneAcrossSplitReads) {
