@@ -247,7 +247,10 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
   auto prepared = prepare_exchange(deployment, request, ctx.call_id);
   if (!prepared) {
     Attempt a;
-    a.failure = FailureClass::kFinal;
+    // A request the provider cannot take is final; missing credentials
+    // (still being fetched) leave the retries and fallbacks their chance.
+    a.failure = prepared.error().kind == ErrorKind::kUnavailable ? FailureClass::kRetryable
+                                                                 : FailureClass::kFinal;
     a.error = prepared.error();
     co_return a;
   }

@@ -25,12 +25,15 @@ const awsEncode = (s) =>
 
 // Recomputes the SigV4 signature of a received request; returns null when it
 // matches, else a reason.
-function checkSignature(req, rawBody, { accessKeyId, secretAccessKey, region }) {
+// `keys` (optional) maps more access key ids to their secrets, for
+// credentials that rotate (IMDS, container); it may grow while running.
+function checkSignature(req, rawBody, { accessKeyId, secretAccessKey, region, keys = {} }) {
   const auth = req.headers.authorization || '';
   const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
   if (!m) return `malformed authorization header: ${auth}`;
   const [, key, date, reg, service, signedHeaders, signature] = m;
-  if (key !== accessKeyId) return 'wrong access key';
+  const secret = key === accessKeyId ? secretAccessKey : keys[key];
+  if (secret === undefined) return 'unknown access key';
   if (reg !== region || service !== 'bedrock') return `wrong scope ${reg}/${service}`;
   const amzDate = req.headers['x-amz-date'];
   if (!amzDate?.startsWith(date)) return 'x-amz-date does not match the scope';
@@ -42,7 +45,7 @@ function checkSignature(req, rawBody, { accessKeyId, secretAccessKey, region }) 
   const canonical = ['POST', canonicalUri, '', canonicalHeaders, signedHeaders, sha256(rawBody)].join('\n');
   const scope = `${date}/${region}/bedrock/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  let k = hmac(`AWS4${secretAccessKey}`, date);
+  let k = hmac(`AWS4${secret}`, date);
   k = hmac(k, region);
   k = hmac(k, 'bedrock');
   k = hmac(k, 'aws4_request');

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "routing/deployment_state.h"
+
+#include <gtest/gtest.h>
 
 using namespace switchyard;
 using std::chrono::milliseconds;
