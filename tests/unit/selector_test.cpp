@@ -170,3 +170,55 @@ TEST(Selector, AvoidsDeploymentAlreadyTriedWhenAnotherIsAvailable) {
     EXPECT_NE(select_deployment(f.group("g"), SelectionPolicy{}, Clock::now(), {a}), a);
   }
 }
+
+TEST(Selector, SimpleShuffleFallsBackToTpmWeightsAndWeightWinsOverRpm) {
+  Fixture tpm(R"(
+model_list:
+  - model_name: g
+    litellm_params: {model: mock/a, tpm: 1000}
+    model_info: {id: a}
+  - model_name: g
+    litellm_params: {model: mock/b, tpm: 3000}
+    model_info: {id: b}
+)");
+  auto c = tpm.counts("g", SelectionPolicy{}, 4000);
+  // Expected 1000 / 3000 (binomial sd ~27; +-150 is > 5 sd).
+  EXPECT_NEAR(c["a"], 1000, 150);
+  EXPECT_NEAR(c["b"], 3000, 150);
+  EXPECT_EQ(c["a"] + c["b"], 4000);
+
+  // weight 3:1 against rpm 1:3: weight decides.
+  Fixture both(R"(
+model_list:
+  - model_name: g
+    litellm_params: {model: mock/a, weight: 3, rpm: 100}
+    model_info: {id: a}
+  - model_name: g
+    litellm_params: {model: mock/b, weight: 1, rpm: 300}
+    model_info: {id: b}
+)");
+  c = both.counts("g", SelectionPolicy{}, 4000);
+  EXPECT_NEAR(c["a"], 3000, 150);
+  EXPECT_NEAR(c["b"], 1000, 150);
+}
+
+TEST(Selector, SimpleShuffleWithoutWeightsIsUniform) {
+  Fixture f(R"(
+model_list:
+  - model_name: g
+    litellm_params: {model: mock/a}
+    model_info: {id: a}
+  - model_name: g
+    litellm_params: {model: mock/b}
+    model_info: {id: b}
+  - model_name: g
+    litellm_params: {model: mock/c}
+    model_info: {id: c}
+  - model_name: g
+    litellm_params: {model: mock/d}
+    model_info: {id: d}
+)");
+  auto c = f.counts("g", SelectionPolicy{}, 4000);
+  // Expected 1000 each (sd ~27).
+  for (const char* id : {"a", "b", "c", "d"}) EXPECT_NEAR(c[id], 1000, 150) << id;
+}
