@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "api/inbound.h"
+#include "api/json_access.h"
 #include "api/sse.h"
 #include "providers/mock.h"
 #include "server/auth.h"
@@ -187,4 +188,12 @@ TEST(Mock, EmbeddingsFloatAndBase64) {
   auto encoded = boost::json::parse(mock_answer(*b64, "e", std::nullopt, 0, "c").body);
   // 16 float32 = 64 bytes -> 88 base64 characters.
   EXPECT_EQ(encoded.at("data").at(0).at("embedding").as_string().size(), 88u);
+}
+
+TEST(JsonAccess, KeyPathsForErrorParams) {
+  EXPECT_EQ(json_access::at("messages", 2), "messages[2]");
+  EXPECT_EQ(json_access::join(json_access::at("messages", 2), "content"), "messages[2].content");
+  EXPECT_EQ(json_access::join(json_access::at(json_access::join("messages[0]", "tool_calls"), 1),
+                              "function"),
+            "messages[0].tool_calls[1].function");
 }
