@@ -14,7 +14,7 @@ import path from 'node:path';
 import { startFakeBedrock, BEDROCK_TEXT } from './fake_bedrock.mjs';
 import { startFakeMetadata, ROLE } from './fake_aws_metadata.mjs';
 import { startGateway, configPath, randomToken, installExitGuard } from './lib/gateway.mjs';
-import { post, sleep } from './lib/http.mjs';
+import { post } from './lib/http.mjs';
 
 installExitGuard();
 
@@ -69,6 +69,16 @@ describe('bedrock credentials chain', () => {
     const [r] = found;
     r.accessKeyId = /Credential=([^/]+)\//.exec(r.headers.authorization)?.[1];
     return r;
+  };
+  // A request to the keyless deployment reached Bedrock signed with these credentials.
+  const assertSignedWith = async (prefix, { AccessKeyId, Token }) => {
+    const nonce = randomToken(prefix);
+    const res = await chat('claude-haiku', nonce);
+    assert.equal(res.status, 200, res.text);
+    const up = upstream(nonce);
+    assert.equal(up.signatureProblem, null);
+    assert.equal(up.accessKeyId, AccessKeyId);
+    assert.equal(up.headers['x-amz-security-token'], Token);
   };
   const fetchedLines = () => gw.stderrLines.filter((l) => l.includes('"aws credentials fetched"')).length;
 
@@ -125,15 +135,7 @@ describe('bedrock credentials chain', () => {
       assert.ok(listRoles.headers['x-aws-ec2-metadata-token'] && getCreds.headers['x-aws-ec2-metadata-token']);
 
       const metadataCalls = imds.requests.length;
-      for (let i = 0; i < 3; i++) {
-        const nonce = randomToken('imds');
-        const res = await chat('claude-haiku', nonce);
-        assert.equal(res.status, 200, res.text);
-        const up = upstream(nonce);
-        assert.equal(up.signatureProblem, null);
-        assert.equal(up.accessKeyId, first.AccessKeyId);
-        assert.equal(up.headers['x-amz-security-token'], first.Token);
-      }
+      for (let i = 0; i < 3; i++) await assertSignedWith('imds', first);
       assert.equal(imds.requests.length, metadataCalls, 'requests must not call the metadata service');
 
       // Half-way through the 4 s life the gateway fetches new credentials.
@@ -141,13 +143,7 @@ describe('bedrock credentials chain', () => {
       const second = imds.issued[1];
       assert.ok(second.issuedAt < first.expiresAt, `refreshed ${first.expiresAt - second.issuedAt} ms before expiry`);
       await gw.waitFor(() => fetchedLines() >= 2, 2000, 'the refresh to be installed');
-      const nonce = randomToken('imds-refreshed');
-      const res = await chat('claude-haiku', nonce);
-      assert.equal(res.status, 200, res.text);
-      const up = upstream(nonce);
-      assert.equal(up.signatureProblem, null);
-      assert.equal(up.accessKeyId, second.AccessKeyId);
-      assert.equal(up.headers['x-amz-security-token'], second.Token);
+      await assertSignedWith('imds-refreshed', second);
       const logs = gw.allOutput();
       assert.ok(!logs.includes(first.SecretAccessKey) && !logs.includes(first.Token), 'secrets never reach the logs');
     } finally {
@@ -170,13 +166,7 @@ describe('bedrock credentials chain', () => {
       await gw.waitFor(() => fetchedLines() >= 1, 5000, 'container credentials');
       assert.equal(meta.requests.length, 1);
       assert.equal(meta.requests[0].headers.authorization, token);
-      const nonce = randomToken('container');
-      const res = await chat('claude-haiku', nonce);
-      assert.equal(res.status, 200, res.text);
-      const up = upstream(nonce);
-      assert.equal(up.signatureProblem, null);
-      assert.equal(up.accessKeyId, meta.issued[0].AccessKeyId);
-      assert.equal(up.headers['x-amz-security-token'], meta.issued[0].Token);
+      await assertSignedWith('container', meta.issued[0]);
     } finally {
       await gw.stop();
       await meta.close();

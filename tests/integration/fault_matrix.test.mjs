@@ -16,11 +16,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { startFakeUpstream, CHAT_REPLY } from './fake_upstream.mjs';
 import { startFakeAnthropic, CLAUDE_TEXT } from './fake_anthropic.mjs';
 import { startFakeBedrock, BEDROCK_TEXT } from './fake_bedrock.mjs';
 import { startGateway, randomToken, installExitGuard } from './lib/gateway.mjs';
+import { deadPort } from './lib/stack.mjs';
 import { post, request, openStream, assertErrorObject, parsePrometheus } from './lib/http.mjs';
 import {
   RATELIMIT_MESSAGE,
@@ -38,26 +38,25 @@ const TIMEOUT_S = 0.5; // deployment timeout for the "hang" cases
 
 // How each family's deployments are written, and what its upstream-status
 // errors look like after the gateway (OpenAI error shape in every case).
+// Azure answers exactly like OpenAI (same fake, same code path after the URL).
+const OPENAI_ERRORS = {
+  ratelimit: { type: 'requests', code: 'rate_limit_exceeded', message: RATELIMIT_MESSAGE },
+  error500: { type: 'server_error', code: null, message: ERROR500_MESSAGE },
+  error503: { type: 'server_error', code: null, message: ERROR503_MESSAGE },
+};
+
 const FAMILIES = {
   openai: {
     params: (model, base) => ({ model: `openai/${model}`, api_base: base.openai, api_key: base.key }),
     healthyModel: 'normal',
     reply: CHAT_REPLY,
-    upstreamError: {
-      ratelimit: { type: 'requests', code: 'rate_limit_exceeded', message: RATELIMIT_MESSAGE },
-      error500: { type: 'server_error', code: null, message: ERROR500_MESSAGE },
-      error503: { type: 'server_error', code: null, message: ERROR503_MESSAGE },
-    },
+    upstreamError: OPENAI_ERRORS,
   },
   azure: {
     params: (model, base) => ({ model: `azure/${model}`, api_base: base.openai, api_key: base.key, api_version: '2024-10-21' }),
     healthyModel: 'normal',
     reply: CHAT_REPLY,
-    upstreamError: {
-      ratelimit: { type: 'requests', code: 'rate_limit_exceeded', message: RATELIMIT_MESSAGE },
-      error500: { type: 'server_error', code: null, message: ERROR500_MESSAGE },
-      error503: { type: 'server_error', code: null, message: ERROR503_MESSAGE },
-    },
+    upstreamError: OPENAI_ERRORS,
   },
   anthropic: {
     params: (model, base) => ({ model: `anthropic/${model}`, api_base: base.anthropic, api_key: base.key }),
@@ -87,6 +86,16 @@ const FAMILIES = {
 // deployment. `error` is the exact error object
 // (message as a RegExp where the gateway adds the deployment id).
 // `cooldownAfter`: requests that fail before the deployment is cooling.
+// A failure the gateway itself describes, retried once (num_retries: 1) on
+// the group's only deployment: two calls, then this error. `message` is
+// matched with the deployment id the gateway appends.
+const retried = (status, type, code, message) => () => ({
+  status,
+  calls: 2,
+  retries: 1,
+  error: { type, code, message: new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(deployment [\\w-]+\\)$`) },
+});
+
 const CASES = [
   {
     name: '429 + retry-after',
@@ -113,28 +122,14 @@ const CASES = [
     name: 'connection refused',
     key: 'refused',
     fault: null, // a healthy model behind a port nobody listens on
-    first: () => ({
-      status: 502,
-      calls: 2,
-      retries: 1,
-      error: { type: 'upstream_error', code: 'upstream_unreachable', message: /^Cannot connect to upstream \(deployment [\w-]+\)$/ },
-    }),
+    first: retried(502, 'upstream_error', 'upstream_unreachable', 'Cannot connect to upstream'),
     cooldownAfter: 1,
   },
   {
     name: 'reset mid-body',
     key: 'resetbody',
     fault: 'reset-mid-body',
-    first: () => ({
-      status: 502,
-      calls: 2,
-      retries: 1,
-      error: {
-        type: 'upstream_error',
-        code: 'upstream_unreachable',
-        message: /^Upstream closed the connection before completing the response \(deployment [\w-]+\)$/,
-      },
-    }),
+    first: retried(502, 'upstream_error', 'upstream_unreachable', 'Upstream closed the connection before completing the response'),
     cooldownAfter: 1,
   },
   {
@@ -142,12 +137,7 @@ const CASES = [
     key: 'hang',
     fault: 'hang',
     timeout: TIMEOUT_S,
-    first: () => ({
-      status: 504,
-      calls: 2,
-      retries: 1,
-      error: { type: 'timeout_error', code: 'upstream_timeout', message: /^Upstream request timed out \(deployment [\w-]+\)$/ },
-    }),
+    first: retried(504, 'timeout_error', 'upstream_timeout', 'Upstream request timed out'),
     cooldownAfter: 1,
   },
   {
@@ -156,12 +146,7 @@ const CASES = [
     fault: 'hang',
     stream: true,
     streamTimeout: TIMEOUT_S,
-    first: () => ({
-      status: 504,
-      calls: 2,
-      retries: 1,
-      error: { type: 'timeout_error', code: 'upstream_timeout', message: /^Upstream stream timed out \(deployment [\w-]+\)$/ },
-    }),
+    first: retried(504, 'timeout_error', 'upstream_timeout', 'Upstream stream timed out'),
     cooldownAfter: 1,
   },
   {
@@ -179,32 +164,14 @@ const CASES = [
     name: 'malformed JSON',
     key: 'garbage',
     fault: 'garbage',
-    first: () => ({
-      status: 502,
-      calls: 2,
-      retries: 1,
-      error: {
-        type: 'upstream_error',
-        code: 'upstream_invalid_response',
-        message: /^Upstream returned a body that is not a JSON object \(deployment [\w-]+\)$/,
-      },
-    }),
+    first: retried(502, 'upstream_error', 'upstream_invalid_response', 'Upstream returned a body that is not a JSON object'),
     cooldownAfter: 1,
   },
   {
     name: 'wrong content-type',
     key: 'ctype',
     fault: 'wrong-content-type',
-    first: () => ({
-      status: 502,
-      calls: 2,
-      retries: 1,
-      error: {
-        type: 'upstream_error',
-        code: 'upstream_invalid_response',
-        message: /^Upstream answered with content-type text\/html; charset=utf-8, not JSON \(deployment [\w-]+\)$/,
-      },
-    }),
+    first: retried(502, 'upstream_error', 'upstream_invalid_response', 'Upstream answered with content-type text/html; charset=utf-8, not JSON'),
     cooldownAfter: 1,
   },
   {
@@ -212,16 +179,7 @@ const CASES = [
     key: 'ctypestream',
     fault: 'wrong-content-type',
     stream: true,
-    first: () => ({
-      status: 502,
-      calls: 2,
-      retries: 1,
-      error: {
-        type: 'upstream_error',
-        code: 'upstream_invalid_response',
-        message: /^Upstream answered a stream request with content-type text\/html; charset=utf-8 \(deployment [\w-]+\)$/,
-      },
-    }),
+    first: retried(502, 'upstream_error', 'upstream_invalid_response', 'Upstream answered a stream request with content-type text/html; charset=utf-8'),
     cooldownAfter: 1,
   },
 ];
@@ -270,14 +228,6 @@ function matrixConfig(base) {
     '  master_key: os.environ/TEST_MASTER_KEY',
     '',
   ].join('\n');
-}
-
-async function deadPort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 // --- the matrix ------------------------------------------------------------------

@@ -7,18 +7,12 @@
 #include <fstream>
 #include <map>
 
+#include "test_env.h"
+
 using namespace switchyard;
 using std::chrono::milliseconds;
 
 namespace {
-
-EnvLookup env_of(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
 
 const char* kCredentialsFile = R"(
 # comment
@@ -119,9 +113,9 @@ TEST(AwsCredentials, ChainOrderConfigThenEnvironmentThenProfile) {
   TempFile file(kCredentialsFile);
   std::string error;
   AwsCredentials configured{"AKIDCONFIG", "secret-config", ""};
-  const auto env = env_of({{"AWS_ACCESS_KEY_ID", "AKIDENV"},
-                           {"AWS_SECRET_ACCESS_KEY", "secret-env"},
-                           {"AWS_SHARED_CREDENTIALS_FILE", file.path.string()}});
+  const auto env = env_from({{"AWS_ACCESS_KEY_ID", "AKIDENV"},
+                             {"AWS_SECRET_ACCESS_KEY", "secret-env"},
+                             {"AWS_SHARED_CREDENTIALS_FILE", file.path.string()}});
   auto p = resolve_aws_credentials(configured, "", env, error);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->source(), "config");
@@ -132,14 +126,14 @@ TEST(AwsCredentials, ChainOrderConfigThenEnvironmentThenProfile) {
   EXPECT_EQ(p->source(), "environment");
   EXPECT_EQ(p->current().access_key_id, "AKIDENV");
 
-  p = resolve_aws_credentials({}, "", env_of({{"AWS_SHARED_CREDENTIALS_FILE", file.path.string()}}),
-                              error);
+  p = resolve_aws_credentials(
+      {}, "", env_from({{"AWS_SHARED_CREDENTIALS_FILE", file.path.string()}}), error);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->current().access_key_id, "AKIDDEFAULT");
 
   p = resolve_aws_credentials(
       {}, "",
-      env_of({{"AWS_SHARED_CREDENTIALS_FILE", file.path.string()}, {"AWS_PROFILE", "work"}}),
+      env_from({{"AWS_SHARED_CREDENTIALS_FILE", file.path.string()}, {"AWS_PROFILE", "work"}}),
       error);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->current().access_key_id, "AKIDWORK");
@@ -149,7 +143,7 @@ TEST(AwsCredentials, ChainOrderConfigThenEnvironmentThenProfile) {
   // aws_profile_name (the deployment's) wins over AWS_PROFILE.
   p = resolve_aws_credentials(
       {}, "config-style",
-      env_of({{"AWS_SHARED_CREDENTIALS_FILE", file.path.string()}, {"AWS_PROFILE", "work"}}),
+      env_from({{"AWS_SHARED_CREDENTIALS_FILE", file.path.string()}, {"AWS_PROFILE", "work"}}),
       error);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->current().access_key_id, "AKIDCFG");
@@ -159,7 +153,7 @@ TEST(AwsCredentials, ChainOrderConfigThenEnvironmentThenProfile) {
       std::filesystem::temp_directory_path() / ("switchyard-home-" + std::to_string(::getpid()));
   std::filesystem::create_directories(home / ".aws");
   std::ofstream(home / ".aws" / "credentials") << kCredentialsFile;
-  p = resolve_aws_credentials({}, "work", env_of({{"HOME", home.string()}}), error);
+  p = resolve_aws_credentials({}, "work", env_from({{"HOME", home.string()}}), error);
   std::filesystem::remove_all(home);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->current().access_key_id, "AKIDWORK");
@@ -169,19 +163,21 @@ TEST(AwsCredentials, ANamedProfileThatIsMissingIsAnError) {
   TempFile file(kCredentialsFile);
   std::string error;
   auto p = resolve_aws_credentials(
-      {}, "role-only", env_of({{"AWS_SHARED_CREDENTIALS_FILE", file.path.string()}}), error);
+      {}, "role-only", env_from({{"AWS_SHARED_CREDENTIALS_FILE", file.path.string()}}), error);
   EXPECT_FALSE(p);
   EXPECT_NE(error.find("AWS profile 'role-only'"), std::string::npos) << error;
 }
 
 TEST(AwsCredentials, NothingConfiguredAndMetadataDisabledIsAnError) {
   std::string error;
-  auto p = resolve_aws_credentials({}, "", env_of({{"AWS_EC2_METADATA_DISABLED", "true"}}), error);
+  auto p =
+      resolve_aws_credentials({}, "", env_from({{"AWS_EC2_METADATA_DISABLED", "true"}}), error);
   EXPECT_FALSE(p);
   EXPECT_NE(error.find("AWS_EC2_METADATA_DISABLED"), std::string::npos) << error;
 
   p = resolve_aws_credentials(
-      {}, "", env_of({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "https://example.com/creds"}}), error);
+      {}, "", env_from({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "https://example.com/creds"}}),
+      error);
   EXPECT_FALSE(p);
   EXPECT_NE(error.find("only http://"), std::string::npos) << error;
 }
@@ -191,7 +187,7 @@ TEST(AwsCredentials, UnreachableMetadataGivesNoCredentialsAndSaysWhy) {
   // provider reports it instead of handing out empty keys.
   std::string error;
   auto p = resolve_aws_credentials(
-      {}, "", env_of({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1"}}), error);
+      {}, "", env_from({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1"}}), error);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->source(), "imds");
   EXPECT_TRUE(p->current().empty());
