@@ -136,9 +136,12 @@ int cmd_check_config(const Args& args) {
 
 int cmd_serve(const Args& args) {
   if (auto level = option(args, "--log-level")) {
-    if (*level == "debug") set_log_level(LogLevel::kDebug);
-    else if (*level == "warning") set_log_level(LogLevel::kWarning);
-    else if (*level == "error") set_log_level(LogLevel::kError);
+    if (*level == "debug")
+      set_log_level(LogLevel::kDebug);
+    else if (*level == "warning")
+      set_log_level(LogLevel::kWarning);
+    else if (*level == "error")
+      set_log_level(LogLevel::kError);
     else if (*level != "info") {
       std::fprintf(stderr, "error: --log-level must be debug, info, warning or error\n");
       return 2;
@@ -175,7 +178,8 @@ int cmd_serve(const Args& args) {
   auto states = std::make_shared<DeploymentStates>();
   auto snapshot = make_snapshot(std::make_shared<const Config>(std::move(*config)), process_env(),
                                 *states, warnings);
-  for (const auto& w : warnings) log_event(LogLevel::kWarning, "deployment", {{"detail", json_string(w)}});
+  for (const auto& w : warnings)
+    log_event(LogLevel::kWarning, "deployment", {{"detail", json_string(w)}});
   const auto& cfg = *snapshot->config;
   if (!snapshot->master_key) {
     log_event(LogLevel::kWarning,
@@ -184,9 +188,28 @@ int cmd_serve(const Args& args) {
   }
   const auto strategy = cfg.router_settings.routing_strategy;
   if (is_learned_strategy(strategy)) {
-    log_event(LogLevel::kWarning,
-              "learned routing is not served by the gateway yet; using simple-shuffle",
-              {{"routing_strategy", json_string(routing_strategy_name(strategy))}});
+    const auto& strategy_args = cfg.router_settings.routing_strategy_args;
+    auto learned = std::make_shared<LearnedRouting>(strategy, strategy_args);
+    // A router that cannot load does not stop the gateway: requests use the
+    // fallback strategy until a valid artefact appears (hot reload or
+    // POST /router/reload).
+    if (learned->load_initial().ok) {
+      auto missing = learned->unresolved_candidates(*snapshot->registry);
+      if (!missing.empty()) {
+        std::string names;
+        for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+        log_event(LogLevel::kWarning,
+                  "router candidates with no deployment in model_list (add a label_mapping)",
+                  {{"candidates", json_string(names)}});
+      }
+    } else {
+      log_event(LogLevel::kWarning, "learned router not loaded; routing with the fallback strategy",
+                {{"routing_strategy", json_string(routing_strategy_name(strategy))},
+                 {"fallback_strategy",
+                  json_string(routing_strategy_name(strategy_args.fallback_strategy))}});
+    }
+    learned->start_watching();
+    options.learned_routing = std::move(learned);
   }
   log_event(LogLevel::kInfo, "config loaded",
             {{"source", json_string(cfg.source)},

@@ -89,12 +89,17 @@ struct RoutingStrategyArgs {
   std::string llm_data_path;
   bool hot_reload = false;
   double reload_interval = 300;
-  double cost_weight = 0;
+  // Unset: the artefact's recommended weight (chosen on its validation slice).
+  std::optional<double> cost_weight;
   std::string embedding_model;
   std::string embedding_device;
   std::string model_s3_bucket;
   std::string model_s3_key;
   std::map<std::string, std::string> label_mapping;
+  // Request `model` values routed across every candidate (Switchyard extension).
+  std::vector<std::string> router_aliases{"auto"};
+  // Classic strategy used while no router model can score (load failure).
+  RoutingStrategy fallback_strategy = RoutingStrategy::kSimpleShuffle;
   boost::json::object extra;  // keys not listed above, kept for custom routers
 };
 

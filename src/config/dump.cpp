@@ -138,12 +138,14 @@ std::string dump_config(const Config& c) {
     kv_str(out, "llm_data_path", a.llm_data_path);
     kv(out, "hot_reload", a.hot_reload);
     kv(out, "reload_interval", a.reload_interval);
-    kv(out, "cost_weight", a.cost_weight);
+    kv_opt(out, "cost_weight", a.cost_weight);
     kv_str(out, "embedding_model", a.embedding_model);
     kv_str(out, "embedding_device", a.embedding_device);
     kv_str(out, "model_s3_bucket", a.model_s3_bucket);
     kv_str(out, "model_s3_key", a.model_s3_key);
     kv_map(out, "label_mapping", a.label_mapping);
+    kv_list(out, "router_aliases", a.router_aliases);
+    kv(out, "fallback_strategy", std::string(routing_strategy_name(a.fallback_strategy)));
     for (const auto& item : a.extra) {
       out << YAML::Key << std::string(item.key()) << YAML::Value;
       emit_json(out, item.value());

@@ -55,8 +55,8 @@ class Reader {
       const std::string var = text.substr(kEnvPrefix.size());
       auto value = env_(var);
       if (!value) {
-        error(path, "environment variable " + var + " is not set (referenced as os.environ/" +
-                        var + ")");
+        error(path,
+              "environment variable " + var + " is not set (referenced as os.environ/" + var + ")");
         return std::nullopt;
       }
       return value;
@@ -79,8 +79,7 @@ class Reader {
     if (auto v = string_at(map, path, key)) out = Secret(*v);
   }
 
-  std::optional<double> number_at(const YAML::Node& map, const std::string& path,
-                                  const char* key) {
+  std::optional<double> number_at(const YAML::Node& map, const std::string& path, const char* key) {
     auto text = string_at(map, path, key);
     if (!text) return std::nullopt;
     try {
@@ -281,17 +280,17 @@ void read_litellm_params(Reader& r, const YAML::Node& node, const std::string& p
     return;
   }
   static const std::set<std::string> kKnown = {
-      "model", "api_key", "api_base", "base_url", "api_version", "timeout", "stream_timeout",
-      "rpm", "tpm", "weight", "input_cost_per_token", "output_cost_per_token", "max_tokens",
-      "max_retries", "organization", "aws_region_name", "aws_access_key_id",
-      "aws_secret_access_key", "aws_session_token", "mock_response", "mock_latency_ms",
-      "mock_stream_chunks", "mock_chunk_interval_ms", "extra_headers", "custom_llm_provider",
+      "model", "api_key", "api_base", "base_url", "api_version", "timeout", "stream_timeout", "rpm",
+      "tpm", "weight", "input_cost_per_token", "output_cost_per_token", "max_tokens", "max_retries",
+      "organization", "aws_region_name", "aws_access_key_id", "aws_secret_access_key",
+      "aws_session_token", "mock_response", "mock_latency_ms", "mock_stream_chunks",
+      "mock_chunk_interval_ms", "extra_headers", "custom_llm_provider",
       // Accepted for compatibility; credentials and regions of providers that
       // arrive later.
       "aws_profile_name", "aws_role_name", "aws_session_name", "aws_bedrock_runtime_endpoint",
-      "vertex_project", "vertex_location", "vertex_credentials", "region_name",
-      "azure_ad_token", "tenant_id", "client_id", "client_secret", "use_in_pass_through",
-      "litellm_credential_name", "model_info", "tags", "order"};
+      "vertex_project", "vertex_location", "vertex_credentials", "region_name", "azure_ad_token",
+      "tenant_id", "client_id", "client_secret", "use_in_pass_through", "litellm_credential_name",
+      "model_info", "tags", "order"};
 
   auto model = r.string_at(node, path, "model");
   if (!model || model->empty()) {
@@ -374,8 +373,9 @@ void read_strategy_args(Reader& r, const YAML::Node& node, const std::string& pa
     return;
   }
   static const std::set<std::string> kKnown = {
-      "model_path", "llm_data_path", "hot_reload", "reload_interval", "cost_weight",
-      "embedding_model", "embedding_device", "model_s3_bucket", "model_s3_key", "label_mapping"};
+      "model_path",   "llm_data_path",   "hot_reload",       "reload_interval",
+      "cost_weight",  "embedding_model", "embedding_device", "model_s3_bucket",
+      "model_s3_key", "label_mapping",   "router_aliases",   "fallback_strategy"};
   r.read_string(node, path, "model_path", a.model_path);
   r.read_string(node, path, "llm_data_path", a.llm_data_path);
   r.read_bool(node, path, "hot_reload", a.hot_reload);
@@ -389,6 +389,21 @@ void read_strategy_args(Reader& r, const YAML::Node& node, const std::string& pa
   r.read_string(node, path, "model_s3_bucket", a.model_s3_bucket);
   r.read_string(node, path, "model_s3_key", a.model_s3_key);
   r.read_string_map(node, path, "label_mapping", a.label_mapping);
+  if (node["router_aliases"].IsDefined()) {
+    a.router_aliases.clear();
+    r.read_string_list(node, path, "router_aliases", a.router_aliases);
+  }
+  if (auto name = r.string_at(node, path, "fallback_strategy")) {
+    auto strategy = parse_routing_strategy(*name);
+    if (!strategy || is_learned_strategy(*strategy)) {
+      r.error(Reader::join(path, "fallback_strategy"),
+              "expected a classic strategy (simple-shuffle, least-busy, latency-based-routing, "
+              "cost-based-routing, usage-based-routing), got '" +
+                  *name + "'");
+    } else {
+      a.fallback_strategy = *strategy;
+    }
+  }
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>("");
     if (!kKnown.count(key)) a.extra[key] = r.to_json(kv.second, Reader::join(path, key));
@@ -402,12 +417,12 @@ void read_router_settings(Reader& r, const YAML::Node& node, RouterSettings& s) 
     r.error(path, "expected a mapping");
     return;
   }
-  r.check_keys(node, path,
-               {"routing_strategy", "routing_strategy_args", "num_retries", "retry_after",
-                "timeout", "stream_timeout", "cache_responses", "allowed_fails", "cooldown_time",
-                "fallbacks", "context_window_fallbacks", "content_policy_fallbacks",
-                "model_group_alias", "redis_host", "redis_port", "redis_password",
-                "enable_pre_call_checks"});
+  r.check_keys(
+      node, path,
+      {"routing_strategy", "routing_strategy_args", "num_retries", "retry_after", "timeout",
+       "stream_timeout", "cache_responses", "allowed_fails", "cooldown_time", "fallbacks",
+       "context_window_fallbacks", "content_policy_fallbacks", "model_group_alias", "redis_host",
+       "redis_port", "redis_password", "enable_pre_call_checks"});
   if (auto name = r.string_at(node, path, "routing_strategy")) {
     if (auto strategy = parse_routing_strategy(*name)) {
       s.routing_strategy = *strategy;
@@ -442,10 +457,10 @@ void read_general_settings(Reader& r, const YAML::Node& node, GeneralSettings& s
     r.error(path, "expected a mapping");
     return;
   }
-  r.check_keys(node, path,
-               {"master_key", "database_url", "store_model_in_db", "max_request_size_mb",
-                "alerting", "disable_spend_logs", "background_health_checks",
-                "health_check_interval"});
+  r.check_keys(
+      node, path,
+      {"master_key", "database_url", "store_model_in_db", "max_request_size_mb", "alerting",
+       "disable_spend_logs", "background_health_checks", "health_check_interval"});
   r.read_secret(node, path, "master_key", s.master_key);
   r.read_secret(node, path, "database_url", s.database_url);
   r.read_bool(node, path, "store_model_in_db", s.store_model_in_db);
@@ -507,10 +522,10 @@ void read_server_settings(Reader& r, const YAML::Node& node, ServerSettings& s) 
     r.error(path, "expected a mapping");
     return;
   }
-  r.check_keys(node, path,
-               {"host", "port", "worker_threads", "drain_grace_seconds",
-                "upstream_connect_timeout", "default_timeout", "client_idle_timeout",
-                "max_upstream_idle_per_host", "access_log"});
+  r.check_keys(
+      node, path,
+      {"host", "port", "worker_threads", "drain_grace_seconds", "upstream_connect_timeout",
+       "default_timeout", "client_idle_timeout", "max_upstream_idle_per_host", "access_log"});
   r.read_string(node, path, "host", s.host);
   r.read_integer(node, path, "port", s.port);
   if (s.port > 65535) r.error(path + ".port", "expected a TCP port 0-65535");

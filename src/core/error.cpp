@@ -12,6 +12,7 @@ int http_status(const Error& error) {
     case ErrorKind::kNotFound: return 404;
     case ErrorKind::kMethodNotAllowed: return 405;
     case ErrorKind::kRequestTooLarge: return 413;
+    case ErrorKind::kUnprocessable: return 422;
     case ErrorKind::kRateLimited: return 429;
     case ErrorKind::kInternal: return 500;
     case ErrorKind::kNotImplemented: return 501;
@@ -34,6 +35,7 @@ const char* error_type(const Error& error) {
     case ErrorKind::kNotFound: return "not_found_error";
     case ErrorKind::kMethodNotAllowed: return "invalid_request_error";
     case ErrorKind::kRequestTooLarge: return "invalid_request_error";
+    case ErrorKind::kUnprocessable: return "unprocessable_entity_error";
     case ErrorKind::kRateLimited: return "rate_limit_error";
     case ErrorKind::kInternal: return "internal_error";
     case ErrorKind::kNotImplemented: return "not_implemented_error";

@@ -16,6 +16,7 @@ enum class ErrorKind {
   kNotFound,            // 404: unknown route or model id
   kMethodNotAllowed,    // 405
   kRequestTooLarge,     // 413
+  kUnprocessable,       // 422: well-formed, but the thing it names cannot be used
   kRateLimited,         // 429 produced by the gateway itself
   kInternal,            // 500: a gateway bug; never leaks details
   kNotImplemented,      // 501: provider/feature recognised but not available yet

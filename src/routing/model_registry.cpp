@@ -1,7 +1,6 @@
 #include "routing/model_registry.h"
 
 #include <algorithm>
-#include <random>
 
 #include "routing/price_table.h"
 
@@ -15,10 +14,9 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
 }
 }  // namespace
 
-std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<const Config>& config,
-                                                          const EnvLookup& env,
-                                                          DeploymentStates& states,
-                                                          std::vector<std::string>& warnings) {
+std::shared_ptr<const ModelRegistry> ModelRegistry::build(
+    const std::shared_ptr<const Config>& config, const EnvLookup& env, DeploymentStates& states,
+    std::vector<std::string>& warnings) {
   auto registry = std::shared_ptr<ModelRegistry>(new ModelRegistry());
   registry->config_ = config;
   const auto& router = config->router_settings;
@@ -31,12 +29,10 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
     auto rt = std::make_unique<DeploymentRuntime>();
     rt->config = &d;
     rt->state = &states.get(d.info.id);
-    rt->input_cost_per_token = d.params.input_cost_per_token
-                                   ? d.params.input_cost_per_token
-                                   : d.info.input_cost_per_token;
-    rt->output_cost_per_token = d.params.output_cost_per_token
-                                    ? d.params.output_cost_per_token
-                                    : d.info.output_cost_per_token;
+    rt->input_cost_per_token =
+        d.params.input_cost_per_token ? d.params.input_cost_per_token : d.info.input_cost_per_token;
+    rt->output_cost_per_token = d.params.output_cost_per_token ? d.params.output_cost_per_token
+                                                               : d.info.output_cost_per_token;
     if (!rt->input_cost_per_token && !rt->output_cost_per_token) {
       if (auto price = builtin_price(d.params.model_id)) {
         rt->input_cost_per_token = price->input_per_token;
@@ -46,9 +42,8 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
     const ProviderInfo info = provider_info(d.params.provider);
     rt->kind = info.kind;
     rt->timeout = seconds_to_ms(d.params.timeout.value_or(default_timeout));
-    rt->stream_timeout = seconds_to_ms(
-        d.params.stream_timeout.value_or(router.stream_timeout.value_or(rt->timeout.count() /
-                                                                        1000.0)));
+    rt->stream_timeout = seconds_to_ms(d.params.stream_timeout.value_or(
+        router.stream_timeout.value_or(rt->timeout.count() / 1000.0)));
     if (d.params.weight) {
       rt->weight = *d.params.weight;
     } else if (d.params.rpm) {
@@ -58,7 +53,8 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
     }
 
     switch (info.kind) {
-      case ProviderKind::kMock: break;
+      case ProviderKind::kMock:
+        break;
       case ProviderKind::kOpenAICompatible:
       case ProviderKind::kAzure:
       case ProviderKind::kAnthropic: {
@@ -75,9 +71,9 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
           break;
         }
         rt->endpoint = std::move(*endpoint);
-        if (info.append_v1 && (rt->endpoint.base_path.size() < 3 ||
-                               rt->endpoint.base_path.substr(rt->endpoint.base_path.size() - 3) !=
-                                   "/v1")) {
+        if (info.append_v1 &&
+            (rt->endpoint.base_path.size() < 3 ||
+             rt->endpoint.base_path.substr(rt->endpoint.base_path.size() - 3) != "/v1")) {
           rt->endpoint.base_path += "/v1";
         }
         std::string key = d.params.api_key.reveal();
@@ -97,7 +93,8 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
         } else if (info.kind == ProviderKind::kAzure) {
           // https://{resource}.openai.azure.com/openai/deployments/{id}/chat/completions?api-version=
           std::string version = d.params.api_version;
-          if (version.empty()) version = env(info.api_version_env).value_or(kDefaultAzureApiVersion);
+          if (version.empty())
+            version = env(info.api_version_env).value_or(kDefaultAzureApiVersion);
           rt->path_prefix += "/openai/deployments/" + d.params.model_id;
           rt->query = "?api-version=" + version;
           if (!key.empty()) {
@@ -147,11 +144,11 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
             "provider '" + d.params.provider + "' is recognised but not supported in this build";
         break;
       case ProviderKind::kUnknown:
-        rt->unavailable_reason =
-            d.params.provider.empty()
-                ? "model '" + d.params.model + "' has no provider prefix (e.g. openai/" +
-                      d.params.model + ") and no api_base"
-                : "unknown provider '" + d.params.provider + "'";
+        rt->unavailable_reason = d.params.provider.empty()
+                                     ? "model '" + d.params.model +
+                                           "' has no provider prefix (e.g. openai/" +
+                                           d.params.model + ") and no api_base"
+                                     : "unknown provider '" + d.params.provider + "'";
         break;
     }
     if (!rt->usable()) warnings.push_back(where + ": " + rt->unavailable_reason);
@@ -165,11 +162,15 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
     registry->deployments_.push_back(std::move(rt));
   }
 
-  for (auto& [name, group] : registry->groups_) {
-    double total = 0;
-    for (const auto* dep : group.deployments) {
-      total += dep->usable() ? std::max(dep->weight, 0.0) : 0.0;
-      group.cumulative_weights.push_back(total);
+  // Learned routers name their candidates by deployment id, upstream model id
+  // or "provider/model" as well as by group.
+  for (const auto& dep : registry->deployments_) {
+    std::vector<std::string_view> keys;
+    for (const std::string* key :
+         {&dep->config->info.id, &dep->config->params.model_id, &dep->config->params.model}) {
+      if (key->empty() || std::find(keys.begin(), keys.end(), *key) != keys.end()) continue;
+      keys.push_back(*key);
+      registry->deployment_names_[*key].push_back(dep.get());
     }
   }
   for (const auto& [alias, target] : router.model_group_alias) {
@@ -184,11 +185,17 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(const std::shared_ptr<
 }
 
 const ModelGroup* ModelRegistry::find(std::string_view name) const {
-  auto it = groups_.find(std::string(name));
+  auto it = groups_.find(name);
   if (it != groups_.end()) return &it->second;
-  auto alias = aliases_.find(std::string(name));
+  auto alias = aliases_.find(name);
   if (alias != aliases_.end()) return &groups_.at(alias->second);
   return nullptr;
+}
+
+const std::vector<const DeploymentRuntime*>* ModelRegistry::find_deployments(
+    std::string_view name) const {
+  auto it = deployment_names_.find(name);
+  return it == deployment_names_.end() ? nullptr : &it->second;
 }
 
 std::string ModelRegistry::available_names() const {

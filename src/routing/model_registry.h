@@ -49,8 +49,15 @@ struct DeploymentRuntime {
 struct ModelGroup {
   std::string name;
   std::vector<const DeploymentRuntime*> deployments;
-  std::vector<double> cumulative_weights;  // for weighted simple-shuffle
 };
+
+// Lets the maps below be searched with a string_view (no allocation per request).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 class ModelRegistry {
  public:
@@ -61,6 +68,9 @@ class ModelRegistry {
 
   const Config& config() const { return *config_; }
   const ModelGroup* find(std::string_view name) const;
+  // Deployments named `name` by model_info.id, litellm_params model id, or
+  // "provider/model" (several deployments may call the same upstream model).
+  const std::vector<const DeploymentRuntime*>* find_deployments(std::string_view name) const;
   const std::vector<std::string>& group_names() const { return group_names_; }
   std::string available_names() const;  // "a, b, c" for error messages
   size_t usable_deployments() const;
@@ -68,8 +78,9 @@ class ModelRegistry {
  private:
   std::shared_ptr<const Config> config_;
   std::vector<std::unique_ptr<DeploymentRuntime>> deployments_;
-  std::unordered_map<std::string, ModelGroup> groups_;
-  std::unordered_map<std::string, std::string> aliases_;
+  StringMap<ModelGroup> groups_;
+  StringMap<std::string> aliases_;
+  StringMap<std::vector<const DeploymentRuntime*>> deployment_names_;
   std::vector<std::string> group_names_;  // in config order
 };
 

@@ -66,7 +66,11 @@ bool under_limits(const DeploymentRuntime* d, Clock::time_point now) {
 
 SelectionPolicy selection_policy(const RouterSettings& settings) {
   SelectionPolicy policy;
-  policy.strategy = settings.routing_strategy;
+  // A learned router ranks where it can (routing/learned_routing.h); every
+  // other pick uses its classic fallback strategy.
+  policy.strategy = is_learned_strategy(settings.routing_strategy)
+                        ? settings.routing_strategy_args.fallback_strategy
+                        : settings.routing_strategy;
   const auto& extra = settings.routing_strategy_args.extra;
   if (auto* buffer = extra.if_contains("lowest_latency_buffer"); buffer && buffer->is_number()) {
     policy.latency_buffer = std::max(0.0, buffer->to_number<double>());
@@ -117,10 +121,26 @@ const DeploymentRuntime* select_deployment(const ModelGroup& group, const Select
       });
     }
     default:
-      // simple-shuffle; learned strategies fall back to it until their
-      // router model is served (documented in docs/routing.md).
-      return weighted(options);
+      return weighted(options);  // simple-shuffle
   }
+}
+
+const DeploymentRuntime* select_ranked(
+    const std::vector<std::vector<const DeploymentRuntime*>>& tiers, Clock::time_point now,
+    const std::vector<const DeploymentRuntime*>& tried) {
+  std::vector<const DeploymentRuntime*> options;
+  for (const bool allow_tried : {false, true}) {
+    for (const auto& tier : tiers) {
+      options.clear();
+      for (const auto* d : tier) {
+        if (!d->usable() || d->state->cooling_down(now)) continue;
+        const bool was_tried = std::find(tried.begin(), tried.end(), d) != tried.end();
+        if (was_tried == allow_tried) options.push_back(d);
+      }
+      if (!options.empty()) return weighted(options);
+    }
+  }
+  return nullptr;
 }
 
 Clock::time_point earliest_cooldown_end(const ModelGroup& group) {

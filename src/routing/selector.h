@@ -25,6 +25,14 @@ const DeploymentRuntime* select_deployment(const ModelGroup& group, const Select
                                            Clock::time_point now,
                                            const std::vector<const DeploymentRuntime*>& tried);
 
+// Learned routing: `tiers` holds deployments best-scored candidate first.
+// The first tier with a usable, untried deployment that is not cooling down
+// wins (weighted within the tier); only then are tried ones reused, in the
+// same order. nullptr when none can take the request now.
+const DeploymentRuntime* select_ranked(
+    const std::vector<std::vector<const DeploymentRuntime*>>& tiers, Clock::time_point now,
+    const std::vector<const DeploymentRuntime*>& tried);
+
 // Earliest moment one of the group's usable deployments leaves cooldown
 // (for retry-after when every deployment is cooling down).
 Clock::time_point earliest_cooldown_end(const ModelGroup& group);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "routing/learned_routing.h"
 #include "routing/model_registry.h"
 #include "routing/selector.h"
 #include "server/auth.h"
@@ -30,9 +31,11 @@ std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> conf
 class GatewayState {
  public:
   GatewayState(std::shared_ptr<DeploymentStates> states, std::shared_ptr<const Snapshot> snapshot,
-               size_t worker_count, bool access_log)
+               size_t worker_count, bool access_log,
+               std::shared_ptr<LearnedRouting> learned_routing = nullptr)
       : states_(std::move(states)),
         snapshot_(std::move(snapshot)),
+        learned_routing_(std::move(learned_routing)),
         metrics_(worker_count),
         access_log_(access_log) {}
 
@@ -43,6 +46,8 @@ class GatewayState {
     snapshot_.store(std::move(next), std::memory_order_release);
   }
   Metrics& metrics() { return metrics_; }
+  // nullptr unless routing_strategy is llmrouter-*.
+  LearnedRouting* learned_routing() const { return learned_routing_.get(); }
   AccessLog& access_log() { return access_log_; }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   void start_draining() { draining_.store(true); }
@@ -50,6 +55,7 @@ class GatewayState {
  private:
   std::shared_ptr<DeploymentStates> states_;  // outlives every snapshot that points into it
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  std::shared_ptr<LearnedRouting> learned_routing_;
   Metrics metrics_;
   AccessLog access_log_;
   std::atomic<bool> draining_{false};

@@ -5,9 +5,12 @@
 #include <random>
 
 #include "api/sse.h"
-#include "providers/mock.h"
 #include "providers/exchange.h"
+#include "providers/mock.h"
+#include "routing/learned_routing.h"
 #include "routing/selector.h"
+#include "server/routing_embedding.h"
+#include "telemetry/log.h"
 
 namespace switchyard {
 namespace {
@@ -30,6 +33,12 @@ HeaderList proxied_headers(const RequestContext& ctx) {
   headers.emplace_back("x-litellm-model-group", ctx.model_group);
   headers.emplace_back("x-litellm-attempted-retries", std::to_string(ctx.attempted_retries));
   headers.emplace_back("x-litellm-attempted-fallbacks", std::to_string(ctx.attempted_fallbacks));
+  if (!ctx.router_strategy.empty()) {
+    headers.emplace_back("x-switchyard-router", ctx.router_strategy);
+    headers.emplace_back("x-switchyard-router-version", ctx.router_version);
+    if (!ctx.router_model.empty())
+      headers.emplace_back("x-switchyard-router-model", ctx.router_model);
+  }
   return headers;
 }
 
@@ -38,8 +47,8 @@ HeaderList proxied_headers(const RequestContext& ctx) {
 awaitable<bool> deliver_body(ClientConnection& client, RequestContext& ctx,
                              const std::string& openai_body, bool keep_alive) {
   if (!ctx.anthropic_client) {
-    co_return co_await client.send(ctx.status, kJsonContentType, openai_body,
-                                   proxied_headers(ctx), keep_alive);
+    co_return co_await client.send(ctx.status, kJsonContentType, openai_body, proxied_headers(ctx),
+                                   keep_alive);
   }
   auto converted = ctx.anthropic_client->body(openai_body);
   if (!converted) {
@@ -164,11 +173,11 @@ Attempt failure_attempt(UpstreamFailure failure, const DeploymentRuntime& d, boo
   const std::string where = " (deployment " + d.id() + ")";
   switch (failure) {
     case UpstreamFailure::kTimeout:
-      a.error = Error::make(ErrorKind::kUpstreamTimeout,
-                            std::string(streaming ? "Upstream stream timed out"
-                                                  : "Upstream request timed out") +
-                                where,
-                            "upstream_timeout");
+      a.error = Error::make(
+          ErrorKind::kUpstreamTimeout,
+          std::string(streaming ? "Upstream stream timed out" : "Upstream request timed out") +
+              where,
+          "upstream_timeout");
       break;
     case UpstreamFailure::kConnect:
       a.error = Error::make(ErrorKind::kUpstreamUnreachable, "Cannot connect to upstream" + where,
@@ -176,8 +185,7 @@ Attempt failure_attempt(UpstreamFailure failure, const DeploymentRuntime& d, boo
       break;
     case UpstreamFailure::kReset:
       a.error = Error::make(ErrorKind::kUpstreamUnreachable,
-                            "Upstream closed the connection before completing the response" +
-                                where,
+                            "Upstream closed the connection before completing the response" + where,
                             "upstream_unreachable");
       break;
     case UpstreamFailure::kInvalid:
@@ -381,7 +389,8 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
     count_failure("stream_interrupted");
     Error error = Error::make(ErrorKind::kUpstreamUnreachable,
                               "Upstream stream interrupted: it ended without its end event "
-                              "(deployment " + deployment.id() + ")",
+                              "(deployment " +
+                                  deployment.id() + ")",
                               "upstream_unreachable");
     ctx.error_code = *error.code;
     co_await end_answer_stream_with_error(client, ctx, error);
@@ -468,10 +477,12 @@ Error no_deployment_error(const ModelGroup& group) {
 }
 
 // Retries within one model group, then its fallbacks, until an attempt
-// delivers or everything has been tried.
+// delivers or everything has been tried. With `ranking` (learned routing),
+// the primary group's deployments are tried best-scored candidate first.
 awaitable<void> route_and_answer(Worker& worker, const Snapshot& snapshot,
-                                 const ModelGroup& primary, InboundRequest& request,
-                                 ClientConnection& client, RequestContext& ctx, bool keep_alive) {
+                                 const ModelGroup& primary, const RankedRoute* ranking,
+                                 InboundRequest& request, ClientConnection& client,
+                                 RequestContext& ctx, bool keep_alive) {
   const ModelRegistry& registry = *snapshot.registry;
   const auto& router = snapshot.config->router_settings;
   const int64_t num_retries = request.num_retries.value_or(snapshot.num_retries);
@@ -506,8 +517,10 @@ awaitable<void> route_and_answer(Worker& worker, const Snapshot& snapshot,
         co_await sleep_for(backoff(static_cast<int>(attempt_no - 1), retry_floor, upstream_hint));
         if (ctx.client_gone) co_return;
       }
+      const bool ranked = ranking != nullptr && q == 0;
       const DeploymentRuntime* deployment =
-          select_deployment(group, snapshot.selection, Clock::now(), tried);
+          ranked ? select_ranked(ranking->tiers, Clock::now(), tried)
+                 : select_deployment(group, snapshot.selection, Clock::now(), tried);
       if (deployment == nullptr) {
         // After a real upstream failure in this group, that failure is the
         // more useful answer (it keeps the upstream's status and retry-after).
@@ -531,8 +544,20 @@ awaitable<void> route_and_answer(Worker& worker, const Snapshot& snapshot,
         break;
       }
       tried.push_back(deployment);
-      ctx.model_group = group.name;
+      // A router alias ("auto") is not a group: report the one that answers.
+      ctx.model_group = deployment->config->model_name;
       ctx.deployment_id = deployment->id();
+      if (ranked) {
+        ctx.router_model = ranking->candidate_of(deployment);
+        if (attempt_no == 0) {
+          worker.metrics.count(
+              CounterId::kRouterDecisions,
+              {ctx.router_strategy, ctx.router_model.empty() ? std::string_view("unscored")
+                                                             : std::string_view(ctx.router_model)});
+        }
+      } else if (q > 0) {
+        ctx.router_model.clear();
+      }
       Attempt attempt =
           co_await run_attempt(worker, snapshot, *deployment, request, client, ctx, keep_alive);
       if (attempt.delivered || attempt.client_gone) co_return;
@@ -574,10 +599,99 @@ awaitable<void> watch_client(ClientConnection& client, RequestContext& ctx) {
 }
 
 awaitable<void> answer(Worker& worker, const Snapshot& snapshot, const ModelGroup& group,
-                       InboundRequest& request, ClientConnection& client, RequestContext& ctx,
-                       bool keep_alive) {
-  co_await route_and_answer(worker, snapshot, group, request, client, ctx, keep_alive);
+                       const RankedRoute* ranking, InboundRequest& request,
+                       ClientConnection& client, RequestContext& ctx, bool keep_alive) {
+  co_await route_and_answer(worker, snapshot, group, ranking, request, client, ctx, keep_alive);
   ctx.finished = true;
+}
+
+// Scores and ranks (plain function: no braced initialisers in coroutines).
+bool rank_now(const LearnedRouting& learned, const LoadedRouter& router, const std::string& prompt,
+              const std::vector<float>& embedding, const ModelRegistry& registry,
+              const ModelGroup* within, RankedRoute& ranking) {
+  learned::RouteInput input;
+  input.prompt = prompt;
+  input.embedding = embedding;
+  return learned.rank(router, input, registry, within, ranking);
+}
+
+void log_decision(const RankedRoute& ranking, const RequestContext& ctx) {
+  const auto& candidates = ranking.router->model->candidates();
+  std::string top = "[";
+  for (size_t t = 0; t < ranking.tiers.size() && t < 3; ++t) {
+    if (ranking.tier_candidate[t] == SIZE_MAX) break;
+    if (t > 0) top += ",";
+    top += "{\"model\":" + json_string(candidates[ranking.tier_candidate[t]]) +
+           ",\"score\":" + std::to_string(ranking.tier_score[t]) + "}";
+  }
+  top += "]";
+  log_event(LogLevel::kDebug, "learned routing decision",
+            {{"request_id", json_string(ctx.request_id)},
+             {"strategy", json_string(ctx.router_strategy)},
+             {"version", json_string(ctx.router_version)},
+             {"by_prior", ranking.ranked_by_prior ? "true" : "false"},
+             {"top", top}});
+}
+
+// An embedding call that fails is logged at most every 10 s per worker; the
+// fallback counter has every occurrence.
+void log_embedding_failure(const Error& error) {
+  thread_local Clock::time_point last{};
+  const auto now = Clock::now();
+  if (now - last < std::chrono::seconds(10)) return;
+  last = now;
+  log_event(LogLevel::kWarning, "routing embedding failed; ranking by the router's prior",
+            {{"error", json_string(error.message)}});
+}
+
+// Ranks the deployments of `within` (nullptr: every candidate, for a router
+// alias) with the active learned router. False: route with the classic
+// fallback strategy instead (counted when it is a real fallback).
+awaitable<bool> plan_learned_route(Worker& worker, const Snapshot& snapshot,
+                                   const LearnedRouting& learned, const InboundRequest& request,
+                                   const ModelGroup* within, RankedRoute& ranking,
+                                   RequestContext& ctx) {
+  const ModelRegistry& registry = *snapshot.registry;
+  const char* strategy = learned.strategy_name();
+  auto router = learned.active();
+  if (!router) {
+    worker.metrics.count(CounterId::kRouterFallbacks, {strategy, "not_loaded"});
+    co_return false;
+  }
+  const std::string prompt = routing_prompt(request.route, request.body);
+  std::vector<float> embedding;
+  if (router->model->needs_embedding() && !learned.embedding_model().empty() &&
+      learned.has_candidates(*router, registry, within)) {
+    auto fetched = co_await routing_embedding(worker, snapshot, learned.embedding_model(), prompt);
+    if (fetched) {
+      embedding = std::move(*fetched);
+    } else {
+      log_embedding_failure(fetched.error());
+    }
+  }
+  const auto started = Clock::now();
+  ranking.router = router;
+  if (!rank_now(learned, *router, prompt, embedding, registry, within, ranking)) {
+    // A group with fewer than two candidate deployments has nothing to choose
+    // between: not a fallback. An alias whose candidates match nothing is.
+    if (within == nullptr) {
+      worker.metrics.count(CounterId::kRouterFallbacks, {strategy, "no_candidate_deployments"});
+    }
+    co_return false;
+  }
+  worker.metrics.record_routing_duration(
+      strategy, std::chrono::duration<double>(Clock::now() - started).count());
+  if (ranking.ranked_by_prior) {
+    // An embedding router without a usable embedding ranks by its training
+    // prior and cost (docs/routing.md).
+    worker.metrics.count(
+        CounterId::kRouterFallbacks,
+        {strategy, embedding.empty() ? "embedding_unavailable" : "embedding_rejected"});
+  }
+  ctx.router_strategy = strategy;
+  ctx.router_version = router->model->version();
+  if (log_enabled(LogLevel::kDebug)) log_decision(ranking, ctx);
+  co_return true;
 }
 
 }  // namespace
@@ -609,6 +723,28 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
 
   const ModelRegistry& registry = *snapshot.registry;
   const ModelGroup* group = registry.find(request.model);
+  const LearnedRouting* learned = worker.state.learned_routing();
+  // A router alias ("auto") stands for every candidate; a model_list group
+  // of the same name wins over it.
+  ModelGroup alias_group;
+  RankedRoute ranking;
+  bool ranked = false;
+  if (group == nullptr && learned != nullptr && learned->is_alias(request.model)) {
+    alias_group.name = request.model;
+    ranked =
+        co_await plan_learned_route(worker, snapshot, *learned, request, nullptr, ranking, ctx);
+    if (ranked) {
+      for (const auto& tier : ranking.tiers) {
+        alias_group.deployments.insert(alias_group.deployments.end(), tier.begin(), tier.end());
+      }
+    } else {
+      alias_group.deployments = learned->alias_fallback_deployments(registry);
+    }
+    group = &alias_group;
+  } else if (group != nullptr && learned != nullptr && request.route != ApiRoute::kEmbeddings &&
+             group->deployments.size() > 1) {
+    ranked = co_await plan_learned_route(worker, snapshot, *learned, request, group, ranking, ctx);
+  }
   if (group == nullptr) {
     co_await send_error(client, ctx,
                         Error::make(ErrorKind::kInvalidRequest,
@@ -623,7 +759,8 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
 
   // Race the answer against the client hanging up; whichever ends first
   // stops the other.
-  co_await (answer(worker, snapshot, *group, request, client, ctx, keep_alive) ||
+  co_await (answer(worker, snapshot, *group, ranked ? &ranking : nullptr, request, client, ctx,
+                   keep_alive) ||
             watch_client(client, ctx));
   if (ctx.client_gone && ctx.status == 0) {
     ctx.status = 499;  // nginx's "client closed request"

@@ -2,6 +2,7 @@
 // Per-request bookkeeping: identifiers, timing split between gateway and
 // upstream, and what the access log and metrics record at the end.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "api/inbound.h"
@@ -30,9 +31,17 @@ struct RequestContext {
   int attempted_fallbacks = 0;
   double first_token_ms = 0;  // upstream time to the first byte of the answer
   std::string error_code;
+  // Learned routing (empty otherwise): strategy, artefact version and the
+  // candidate whose deployment answered.
+  std::string router_strategy;
+  std::string router_version;
+  std::string router_model;
   std::function<void()> on_client_gone;  // aborts the upstream exchange
   // Set when the client speaks the Anthropic Messages format (/v1/messages).
   std::unique_ptr<AnthropicClientEncoder> anthropic_client;
+
+  // Set when the response head is built (see response_headers()).
+  mutable std::optional<double> overhead_at_head_ms;
 
   double overhead_ms() const {
     auto d = Clock::now() - start - upstream_wait;

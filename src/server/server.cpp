@@ -56,7 +56,8 @@ int run_server(std::shared_ptr<DeploymentStates> states,
                const std::shared_ptr<const Snapshot>& snapshot, const ServeOptions& options) {
   std::signal(SIGPIPE, SIG_IGN);
   const size_t thread_count = std::max<size_t>(1, options.threads);
-  GatewayState state(std::move(states), snapshot, thread_count, options.access_log);
+  GatewayState state(std::move(states), snapshot, thread_count, options.access_log,
+                     options.learned_routing);
   const ServerSettings& settings = snapshot->config->server;
 
   error_code ec;

@@ -15,6 +15,8 @@ struct ServeOptions {
   size_t threads = 1;
   double drain_grace_seconds = 30;
   bool access_log = true;
+  // Set when routing_strategy is llmrouter-*; already loaded once.
+  std::shared_ptr<LearnedRouting> learned_routing;
 };
 
 // Blocks until shutdown; returns the process exit code.

@@ -6,6 +6,7 @@
 
 #include "providers/anthropic/translate_request.h"
 #include "server/proxy.h"
+#include "server/router_admin.h"
 #include "server/worker.h"
 
 namespace switchyard {
@@ -19,9 +20,9 @@ std::string new_uuid() {
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xffffffffffffULL));
   return buf;
 }
@@ -50,6 +51,8 @@ enum class RouteId {
   kCompletions,
   kEmbeddings,
   kMessages,
+  kRouterReload,
+  kRouterInfo,
   kUnknown,
 };
 
@@ -79,7 +82,8 @@ RouteMatch match_route(std::string_view path) {
   if (exact({"/v1/messages", "/messages"})) {
     return {RouteId::kMessages, http::verb::post, "/v1/messages", {}};
   }
-  if (exact({"/v1/models", "/models"})) return {RouteId::kModels, http::verb::get, "/v1/models", {}};
+  if (exact({"/v1/models", "/models"}))
+    return {RouteId::kModels, http::verb::get, "/v1/models", {}};
   for (std::string_view prefix : {"/v1/models/", "/models/"}) {
     if (path.starts_with(prefix) && path.size() > prefix.size()) {
       return {RouteId::kModel, http::verb::get, "/v1/models/{id}", path.substr(prefix.size())};
@@ -96,6 +100,9 @@ RouteMatch match_route(std::string_view path) {
   if (path == "/metrics" || path == "/metrics/") {
     return {RouteId::kMetrics, http::verb::get, "/metrics", {}};
   }
+  if (path == "/router/reload")
+    return {RouteId::kRouterReload, http::verb::post, "/router/reload", {}};
+  if (path == "/router/info") return {RouteId::kRouterInfo, http::verb::get, "/router/info", {}};
   return {RouteId::kUnknown, http::verb::get, "other", {}};
 }
 
@@ -119,8 +126,7 @@ std::pair<bool, std::string> readiness(const GatewayState& state, const Snapshot
 
 // Plain function on purpose: GCC 12 miscompiles braced string-literal
 // initialisers inside coroutines ("array used as initializer").
-std::pair<bool, std::string> readiness_report(const GatewayState& state,
-                                              const Snapshot& snapshot) {
+std::pair<bool, std::string> readiness_report(const GatewayState& state, const Snapshot& snapshot) {
   auto [ready, reason] = readiness(state, snapshot);
   boost::json::object body{{"status", ready ? "ready" : "not_ready"},
                            {"reason", reason},
@@ -129,9 +135,27 @@ std::pair<bool, std::string> readiness_report(const GatewayState& state,
   return {ready, boost::json::serialize(body)};
 }
 
-std::string models_list_body(const ModelRegistry& registry) {
+// The model groups, plus the learned router's aliases ("auto") that no group
+// shadows, so SDK users can discover them.
+std::vector<std::string> listed_models(const ModelRegistry& registry,
+                                       const LearnedRouting* learned) {
+  std::vector<std::string> names = registry.group_names();
+  if (learned != nullptr) {
+    for (const auto& alias : learned->aliases()) {
+      if (registry.find(alias) == nullptr) names.push_back(alias);
+    }
+  }
+  return names;
+}
+
+// Plain function: GCC 12 miscompiles a ?: building a std::string inside a coroutine.
+std::string model_card_body(std::string_view id) {
+  return boost::json::serialize(model_card(std::string(id), process_start_time()));
+}
+
+std::string models_list_body(const ModelRegistry& registry, const LearnedRouting* learned) {
   boost::json::array data;
-  for (const auto& name : registry.group_names()) {
+  for (const auto& name : listed_models(registry, learned)) {
     data.push_back(model_card(name, process_start_time()));
   }
   return boost::json::serialize(boost::json::object{{"object", "list"}, {"data", std::move(data)}});
@@ -164,6 +188,12 @@ Result<InboundRequest> anthropic_request(const http::request<http::string_body>&
   auto inbound = inbound_from_object(ApiRoute::kChatCompletions, std::move(*translated));
   if (inbound) copy_client_hints(req, *inbound);
   return inbound;
+}
+
+std::string metrics_body(GatewayState& state) {
+  std::string body = state.metrics().render_prometheus();
+  if (const LearnedRouting* learned = state.learned_routing()) body += learned->render_prometheus();
+  return body;
 }
 
 awaitable<void> send_json(ClientConnection& client, RequestContext& ctx, int status,
@@ -219,21 +249,21 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
     }
     case RouteId::kMetrics:
       ctx.status = 200;
-      co_await client.send(200, kPrometheusContentType,
-                           worker.state.metrics().render_prometheus(), ctx.response_headers(),
-                           keep_alive);
+      co_await client.send(200, kPrometheusContentType, metrics_body(worker.state),
+                           ctx.response_headers(), keep_alive);
       co_return;
-    default: break;
+    default:
+      break;
   }
 
   // A connection opened after SIGTERM only gets probes answered: the load
   // balancer should send its work to a replica that is staying up.
   if (refuse_work) {
-    co_await send_error(client, ctx,
-                        Error::make(ErrorKind::kUnavailable,
-                                    "The gateway is shutting down; retry on another replica.",
-                                    "draining"),
-                        false);
+    co_await send_error(
+        client, ctx,
+        Error::make(ErrorKind::kUnavailable,
+                    "The gateway is shutting down; retry on another replica.", "draining"),
+        false);
     co_return;
   }
 
@@ -249,10 +279,10 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
       co_return;
     }
     if (!digests_equal(digest_key(*key), *snapshot.master_key)) {
-      co_await send_error(client, ctx,
-                          Error::make(ErrorKind::kAuthentication, "Invalid API key.",
-                                      "invalid_api_key"),
-                          keep_alive);
+      co_await send_error(
+          client, ctx,
+          Error::make(ErrorKind::kAuthentication, "Invalid API key.", "invalid_api_key"),
+          keep_alive);
       co_return;
     }
   }
@@ -260,24 +290,26 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
   const auto& registry = *snapshot.registry;
   switch (route.id) {
     case RouteId::kModels: {
-      co_await send_json(client, ctx, 200, models_list_body(registry), keep_alive);
+      co_await send_json(client, ctx, 200,
+                         models_list_body(registry, worker.state.learned_routing()), keep_alive);
       co_return;
     }
     case RouteId::kModel: {
+      const auto listed = listed_models(registry, worker.state.learned_routing());
       const ModelGroup* group = registry.find(route.model_id);
-      if (group == nullptr) {
-        co_await send_error(client, ctx,
-                            Error::make(ErrorKind::kNotFound,
-                                        "The model '" + std::string(route.model_id) +
-                                            "' does not exist. Available models: " +
-                                            registry.available_names(),
-                                        "model_not_found", "model"),
-                            keep_alive);
+      const bool is_alias = group == nullptr &&
+                            std::find(listed.begin(), listed.end(), route.model_id) != listed.end();
+      if (group == nullptr && !is_alias) {
+        co_await send_error(
+            client, ctx,
+            Error::make(ErrorKind::kNotFound,
+                        "The model '" + std::string(route.model_id) +
+                            "' does not exist. Available models: " + registry.available_names(),
+                        "model_not_found", "model"),
+            keep_alive);
         co_return;
       }
-      co_await send_json(client, ctx, 200,
-                         boost::json::serialize(model_card(group->name, process_start_time())),
-                         keep_alive);
+      co_await send_json(client, ctx, 200, model_card_body(route.model_id), keep_alive);
       co_return;
     }
     case RouteId::kChat:
@@ -292,6 +324,12 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
       co_await handle_inference(worker, snapshot, openai_request(ApiRoute::kEmbeddings, req),
                                 client, ctx, keep_alive);
       co_return;
+    case RouteId::kRouterReload:
+      co_await handle_router_reload(worker, snapshot, req.body(), client, ctx, keep_alive);
+      co_return;
+    case RouteId::kRouterInfo:
+      co_await handle_router_info(worker, snapshot, client, ctx, keep_alive);
+      co_return;
     case RouteId::kMessages: {
       auto inbound = anthropic_request(req);
       ctx.anthropic_client = std::make_unique<AnthropicClientEncoder>(
@@ -299,7 +337,8 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
       co_await handle_inference(worker, snapshot, std::move(inbound), client, ctx, keep_alive);
       co_return;
     }
-    default: break;
+    default:
+      break;
   }
   co_await send_error(client, ctx, Error::make(ErrorKind::kInternal, "unhandled route"),
                       keep_alive);
@@ -308,7 +347,7 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
 void record(Worker& worker, const RequestContext& ctx) {
   const double latency_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - ctx.start).count();
-  const double overhead_ms = ctx.overhead_ms();
+  const double overhead_ms = ctx.overhead_at_head_ms.value_or(ctx.overhead_ms());
   worker.metrics.record_request(ctx.route, ctx.model_group, ctx.deployment_id, ctx.status,
                                 latency_ms / 1000.0, overhead_ms / 1000.0, ctx.proxied);
   AccessLogRecord line;
@@ -326,6 +365,7 @@ void record(Worker& worker, const RequestContext& ctx) {
   line.total_tokens = ctx.usage.total_tokens;
   line.stream = ctx.stream;
   line.error_code = ctx.error_code;
+  line.router_model = ctx.router_model;
   worker.state.access_log().write(line);
 }
 
@@ -361,8 +401,12 @@ HeaderList RequestContext::response_headers() const {
   headers.reserve(8);
   headers.emplace_back("x-request-id", request_id);
   headers.emplace_back("x-litellm-call-id", call_id);
+  // One definition of overhead for the header, the access log and the
+  // metric: the gateway's own time up to the response head. Time spent
+  // streaming to a slow client afterwards is not gateway overhead.
+  if (!overhead_at_head_ms) overhead_at_head_ms = overhead_ms();
   char overhead[32];
-  std::snprintf(overhead, sizeof overhead, "%.3f", overhead_ms());
+  std::snprintf(overhead, sizeof overhead, "%.3f", *overhead_at_head_ms);
   headers.emplace_back("x-litellm-overhead-duration-ms", overhead);
   return headers;
 }
@@ -427,15 +471,14 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
         ctx.method = std::string(parser.get().method_string());
         ctx.route = std::string(match_route(parser.get().target()).label);
       }
-      Error error =
-          too_large
-              ? Error::make(ErrorKind::kRequestTooLarge,
-                            "Request body exceeds the limit of " +
-                                std::to_string(snapshot->max_body_bytes) +
-                                " bytes (general_settings.max_request_size_mb)",
-                            "request_too_large")
-              : Error::make(ErrorKind::kInvalidRequest, "Malformed HTTP request: " + ec.message(),
-                            "malformed_http");
+      Error error = too_large
+                        ? Error::make(ErrorKind::kRequestTooLarge,
+                                      "Request body exceeds the limit of " +
+                                          std::to_string(snapshot->max_body_bytes) +
+                                          " bytes (general_settings.max_request_size_mb)",
+                                      "request_too_large")
+                        : Error::make(ErrorKind::kInvalidRequest,
+                                      "Malformed HTTP request: " + ec.message(), "malformed_http");
       co_await send_error(client, ctx, error, false);
       record(worker, ctx);
       lingering = true;

@@ -34,6 +34,7 @@ void write_all(int fd, const std::string& data) {
 }  // namespace
 
 void set_log_level(LogLevel level) { g_min_level = static_cast<int>(level); }
+bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_min_level.load(); }
 
 std::string json_string(std::string_view text) {
   std::string out;
@@ -115,6 +116,7 @@ void AccessLog::write(const AccessLogRecord& r) {
   line += ",\"deployment\":" + json_string(r.deployment);
   line += numbers;
   if (!r.error_code.empty()) line += ",\"error_code\":" + json_string(r.error_code);
+  if (!r.router_model.empty()) line += ",\"router_model\":" + json_string(r.router_model);
   line += "}\n";
   bool writer_idle = false;
   {

@@ -19,6 +19,7 @@ namespace switchyard {
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
 void set_log_level(LogLevel level);
+bool log_enabled(LogLevel level);  // lets callers skip building a line nobody reads
 // fields: already-JSON-encoded values keyed by name.
 void log_event(LogLevel level, std::string_view message,
                std::initializer_list<std::pair<std::string_view, std::string>> fields = {});
@@ -40,6 +41,7 @@ struct AccessLogRecord {
   int64_t total_tokens = -1;
   bool stream = false;
   std::string error_code;  // our error code or upstream error kind, never a message
+  std::string router_model;  // learned routing: the candidate chosen
 };
 
 // Owned by main; shared by all worker threads for the process lifetime.

@@ -6,14 +6,20 @@
 namespace switchyard {
 
 const std::vector<double>& latency_buckets() {
-  static const std::vector<double> kBounds = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,  0.25, 0.5,
-                                              1,     2.5,   5,    10,    30,   60,   120,  300};
+  static const std::vector<double> kBounds = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                              1,     2.5,   5,    10,    30,   60,  120,  300};
   return kBounds;
 }
 
 const std::vector<double>& overhead_buckets() {
   static const std::vector<double> kBounds = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                               0.005,   0.01,   0.025,   0.05,   0.1,   0.25};
+  return kBounds;
+}
+
+const std::vector<double>& routing_decision_buckets() {
+  static const std::vector<double> kBounds = {0.000005, 0.00001, 0.000025, 0.00005, 0.0001,
+                                              0.00025,  0.0005,  0.001,    0.0025,  0.01};
   return kBounds;
 }
 
@@ -82,7 +88,8 @@ std::string format_double(double v) {
 }
 
 void render_histograms(std::string& out, const char* name, const char* help,
-                       const std::map<std::string, Histogram, std::less<>>& hists) {
+                       const std::map<std::string, Histogram, std::less<>>& hists,
+                       const char* label_name = "route") {
   out += "# HELP ";
   out += name;
   out += " ";
@@ -91,7 +98,7 @@ void render_histograms(std::string& out, const char* name, const char* help,
   out += name;
   out += " histogram\n";
   for (const auto& [route, h] : hists) {
-    const std::string label = "route=\"" + escape_label(route) + "\"";
+    const std::string label = std::string(label_name) + "=\"" + escape_label(route) + "\"";
     uint64_t cumulative = 0;
     for (size_t i = 0; i < h.bounds->size(); ++i) {
       cumulative += h.counts[i];
@@ -129,7 +136,8 @@ struct CounterSpec {
 };
 const CounterSpec& counter_spec(CounterId id) {
   static const CounterSpec kSpecs[] = {
-      {"switchyard_retries_total", "Retries of a failed upstream attempt, by model group.",
+      {"switchyard_retries_total",
+       "Retries of a failed upstream attempt, by model group.",
        {"model_group"}},
       {"switchyard_fallbacks_total", "Requests moved to a fallback model group.", {"from", "to"}},
       {"switchyard_deployment_cooldowns_total",
@@ -138,6 +146,12 @@ const CounterSpec& counter_spec(CounterId id) {
       {"switchyard_no_available_deployment_total",
        "Requests refused because every deployment of the group was cooling down or at its limit.",
        {"model_group"}},
+      {"llmrouter_routing_decisions_total",
+       "Requests routed by a learned router, by strategy and chosen candidate model.",
+       {"strategy", "model"}},
+      {"llmrouter_fallbacks_total",
+       "Requests a learned router could not score, routed by the fallback strategy instead.",
+       {"strategy", "reason"}},
   };
   return kSpecs[static_cast<size_t>(id)];
 }
@@ -161,6 +175,11 @@ void MetricsShard::record_upstream_error(std::string_view deployment, std::strin
   ++upstream_errors_[key];
 }
 
+void MetricsShard::record_routing_duration(std::string_view strategy, double seconds) {
+  std::lock_guard lock(mutex_);
+  histogram_for(routing_duration_, strategy, routing_decision_buckets()).observe(seconds);
+}
+
 Metrics::Metrics(size_t shard_count) {
   for (size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<MetricsShard>());
 }
@@ -170,6 +189,7 @@ std::string Metrics::render_prometheus() {
   std::map<std::string, uint64_t> upstream_errors;
   std::map<std::string, Histogram, std::less<>> latency;
   std::map<std::string, Histogram, std::less<>> overhead;
+  std::map<std::string, Histogram, std::less<>> routing_duration;
   std::array<std::map<std::string, uint64_t>, static_cast<size_t>(CounterId::kCount)> counters;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex_);
@@ -183,6 +203,9 @@ std::string Metrics::render_prometheus() {
     }
     for (const auto& [k, h] : shard->overhead_) {
       histogram_for(overhead, k, overhead_buckets()).merge(h);
+    }
+    for (const auto& [k, h] : shard->routing_duration_) {
+      histogram_for(routing_duration, k, routing_decision_buckets()).merge(h);
     }
   }
 
@@ -199,9 +222,14 @@ std::string Metrics::render_prometheus() {
   }
   render_histograms(out, "switchyard_request_duration_seconds",
                     "Time from request received to response complete.", latency);
-  render_histograms(out, "switchyard_overhead_duration_seconds",
-                    "Time spent in the gateway itself (total minus waiting on the upstream).",
-                    overhead);
+  render_histograms(
+      out, "switchyard_overhead_duration_seconds",
+      "Time spent in the gateway itself up to the response head (elapsed minus connecting to "
+      "and waiting on the upstream).",
+      overhead);
+  render_histograms(out, "llmrouter_routing_duration_seconds",
+                    "Time for one learned-routing decision (featurize, score, rank).",
+                    routing_duration, "strategy");
   out +=
       "# HELP switchyard_in_flight_requests Requests being processed now.\n"
       "# TYPE switchyard_in_flight_requests gauge\nswitchyard_in_flight_requests " +

@@ -27,10 +27,12 @@ struct Histogram {
 // Plain labelled counters beyond the core request metrics. Each id has one
 // fixed name, help text and label set (see metrics.cpp).
 enum class CounterId {
-  kRetries,         // switchyard_retries_total{model_group}
-  kFallbacks,       // switchyard_fallbacks_total{from,to}
-  kCooldowns,       // switchyard_deployment_cooldowns_total{deployment}
-  kNoDeployment,    // switchyard_no_available_deployment_total{model_group}
+  kRetries,          // switchyard_retries_total{model_group}
+  kFallbacks,        // switchyard_fallbacks_total{from,to}
+  kCooldowns,        // switchyard_deployment_cooldowns_total{deployment}
+  kNoDeployment,     // switchyard_no_available_deployment_total{model_group}
+  kRouterDecisions,  // llmrouter_routing_decisions_total{strategy,model}
+  kRouterFallbacks,  // llmrouter_fallbacks_total{strategy,reason}
   kCount,
 };
 
@@ -41,13 +43,16 @@ class MetricsShard {
                       std::string_view deployment, int status, double latency_seconds,
                       double overhead_seconds, bool has_overhead);
   void record_upstream_error(std::string_view deployment, std::string_view kind);
+  // Time for one learned-routing decision (featurize + score + rank).
+  void record_routing_duration(std::string_view strategy, double seconds);
 
  private:
   friend class Metrics;
   std::mutex mutex_;
-  std::unordered_map<std::string, uint64_t> requests_;  // key: labels joined by \x1f
-  std::map<std::string, Histogram, std::less<>> latency_;   // by route
-  std::map<std::string, Histogram, std::less<>> overhead_;  // by route
+  std::unordered_map<std::string, uint64_t> requests_;              // key: labels joined by \x1f
+  std::map<std::string, Histogram, std::less<>> latency_;           // by route
+  std::map<std::string, Histogram, std::less<>> overhead_;          // by route
+  std::map<std::string, Histogram, std::less<>> routing_duration_;  // by strategy
   std::unordered_map<std::string, uint64_t> upstream_errors_;
   std::array<std::unordered_map<std::string, uint64_t>, static_cast<size_t>(CounterId::kCount)>
       counters_;
@@ -70,5 +75,6 @@ class Metrics {
 
 const std::vector<double>& latency_buckets();
 const std::vector<double>& overhead_buckets();
+const std::vector<double>& routing_decision_buckets();
 
 }  // namespace switchyard

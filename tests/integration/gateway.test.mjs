@@ -218,6 +218,8 @@ describe('gateway proxy behaviour', () => {
       assert.equal(typeof entry.latency_ms, 'number');
       assert.equal(typeof entry.overhead_ms, 'number');
       assert.ok(entry.latency_ms >= 0 && entry.overhead_ms >= 0 && entry.overhead_ms <= entry.latency_ms + 1);
+      // One overhead definition: the log carries the header's value (3 decimals).
+      assert.equal(entry.overhead_ms.toFixed(3), res.headers['x-litellm-overhead-duration-ms']);
       assert.equal(entry.prompt_tokens, FAKE_USAGE.prompt_tokens);
       assert.equal(entry.completion_tokens, FAKE_USAGE.completion_tokens);
       assert.equal(entry.total_tokens, FAKE_USAGE.total_tokens);

@@ -252,7 +252,7 @@ router_settings:
   EXPECT_EQ(r.routing_strategy_args.model_path, "/app/models/knn_router");
   EXPECT_TRUE(r.routing_strategy_args.hot_reload);
   EXPECT_DOUBLE_EQ(r.routing_strategy_args.reload_interval, 300);
-  EXPECT_DOUBLE_EQ(r.routing_strategy_args.cost_weight, 0.5);
+  EXPECT_DOUBLE_EQ(r.routing_strategy_args.cost_weight.value_or(-1), 0.5);
   EXPECT_EQ(r.routing_strategy_args.label_mapping.at("model-label-1"), "claude-haiku");
   EXPECT_EQ(r.routing_strategy_args.extra.at("custom_flag").as_string(), "yes-please");
   ASSERT_EQ(r.fallbacks.size(), 1u);

@@ -17,6 +17,7 @@ TEST(ErrorMapping, StatusAndTypeTable) {
       {ErrorKind::kAuthentication, 401, "authentication_error"},
       {ErrorKind::kNotFound, 404, "not_found_error"},
       {ErrorKind::kRequestTooLarge, 413, "invalid_request_error"},
+      {ErrorKind::kUnprocessable, 422, "unprocessable_entity_error"},
       {ErrorKind::kRateLimited, 429, "rate_limit_error"},
       {ErrorKind::kUpstreamUnreachable, 502, "upstream_error"},
       {ErrorKind::kUpstreamInvalid, 502, "upstream_error"},
