@@ -1,6 +1,7 @@
 #include "api/inbound.h"
 
 #include <array>
+#include <cmath>
 
 namespace switchyard {
 
@@ -35,6 +36,26 @@ Result<InboundRequest> parse_inbound(ApiRoute route, std::string_view text) {
   }
   return inbound_from_object(route, std::move(parsed.as_object()));
 }
+
+namespace {
+
+// A per-request time limit in seconds: a positive number (at most a day).
+Result<std::optional<std::chrono::milliseconds>> read_seconds(const boost::json::object& body,
+                                                              std::string_view field) {
+  const auto* v = body.if_contains(field);
+  if (v == nullptr || v->is_null()) return std::optional<std::chrono::milliseconds>{};
+  constexpr double kMaxSeconds = 86400;
+  if (!v->is_number() || !(v->to_number<double>() > 0) || v->to_number<double>() > kMaxSeconds) {
+    return Error::make(
+        ErrorKind::kInvalidRequest,
+        "'" + std::string(field) + "' must be a number of seconds greater than 0 and at most 86400",
+        "invalid_value", std::string(field));
+  }
+  const double ms = std::ceil(v->to_number<double>() * 1000);
+  return std::optional<std::chrono::milliseconds>(static_cast<int64_t>(ms));
+}
+
+}  // namespace
 
 Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object body) {
   InboundRequest req;
@@ -72,6 +93,12 @@ Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object b
                                                            retries->get_int64() >= 0) {
     req.num_retries = retries->get_int64();
   }
+  auto timeout = read_seconds(req.body, "timeout");
+  if (!timeout) return timeout.error();
+  req.timeout = *timeout;
+  auto stream_timeout = read_seconds(req.body, "stream_timeout");
+  if (!stream_timeout) return stream_timeout.error();
+  req.stream_timeout = *stream_timeout;
   if (route == ApiRoute::kChatCompletions) {
     auto* messages = req.body.if_contains("messages");
     if (messages == nullptr || !messages->is_array()) {
@@ -95,11 +122,20 @@ Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object b
 }
 
 void strip_gateway_fields(boost::json::object& body) {
-  static constexpr std::array<std::string_view, 12> kGatewayOnly = {
-      "mock_response",  "mock_testing_fallbacks", "mock_timeout",    "caching",
-      "cache",          "fallbacks",              "context_window_fallbacks",
-      "content_policy_fallbacks", "num_retries",  "metadata",        "user_config",
-      "tags"};
+  static constexpr std::array<std::string_view, 14> kGatewayOnly = {"mock_response",
+                                                                    "mock_testing_fallbacks",
+                                                                    "mock_timeout",
+                                                                    "caching",
+                                                                    "cache",
+                                                                    "fallbacks",
+                                                                    "context_window_fallbacks",
+                                                                    "content_policy_fallbacks",
+                                                                    "num_retries",
+                                                                    "metadata",
+                                                                    "user_config",
+                                                                    "tags",
+                                                                    "timeout",
+                                                                    "stream_timeout"};
   for (auto name : kGatewayOnly) body.erase(name);
   for (auto it = body.begin(); it != body.end();) {
     if (it->key().starts_with("litellm_")) {

@@ -2,6 +2,7 @@
 // The OpenAI-format request a client sent, parsed once. The body stays a JSON
 // object so unknown fields travel to the upstream untouched.
 #include <boost/json.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,10 @@ struct InboundRequest {
   bool include_usage = false;
   std::optional<std::string> mock_response;  // LiteLLM per-request mock
   std::optional<int64_t> num_retries;        // LiteLLM per-request override
+  // LiteLLM per-request `timeout` / `stream_timeout` (seconds in the body):
+  // they replace the deployment's limits for this request.
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<std::chrono::milliseconds> stream_timeout;
   // Client headers an Anthropic upstream honours (empty when not sent).
   std::string anthropic_version;
   std::string anthropic_beta;

@@ -51,4 +51,19 @@ std::optional<int64_t> find_int(const boost::json::object& obj, std::string_view
   return as_int(*v);
 }
 
+std::string at(std::string_view base, size_t index) {
+  std::string s(base);
+  s += '[';
+  s += std::to_string(index);
+  s += ']';
+  return s;
+}
+
+std::string join(std::string_view base, std::string_view field) {
+  std::string s(base);
+  s += '.';
+  s += field;
+  return s;
+}
+
 }  // namespace switchyard::json_access

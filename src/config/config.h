@@ -56,6 +56,7 @@ struct LitellmParams {
   Secret aws_access_key_id;
   Secret aws_secret_access_key;
   Secret aws_session_token;
+  std::string aws_profile_name;  // profile of the shared credentials file
   // Built-in mock provider knobs (Switchyard extension, harmless for LiteLLM).
   std::optional<std::string> mock_response;
   int64_t mock_latency_ms = 0;

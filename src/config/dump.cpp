@@ -98,6 +98,7 @@ std::string dump_config(const Config& c) {
     kv_secret(out, "aws_access_key_id", p.aws_access_key_id);
     kv_secret(out, "aws_secret_access_key", p.aws_secret_access_key);
     kv_secret(out, "aws_session_token", p.aws_session_token);
+    kv_str(out, "aws_profile_name", p.aws_profile_name);
     if (p.mock_response) kv(out, "mock_response", *p.mock_response);
     if (p.mock_latency_ms) kv(out, "mock_latency_ms", p.mock_latency_ms);
     if (p.mock_stream_chunks) kv(out, "mock_stream_chunks", p.mock_stream_chunks);

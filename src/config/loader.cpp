@@ -320,6 +320,7 @@ void read_litellm_params(Reader& r, const YAML::Node& node, const std::string& p
   r.read_secret(node, path, "aws_access_key_id", p.aws_access_key_id);
   r.read_secret(node, path, "aws_secret_access_key", p.aws_secret_access_key);
   r.read_secret(node, path, "aws_session_token", p.aws_session_token);
+  r.read_string(node, path, "aws_profile_name", p.aws_profile_name);
   if (auto v = r.string_at(node, path, "mock_response")) p.mock_response = *v;
   r.read_integer(node, path, "mock_latency_ms", p.mock_latency_ms);
   r.read_integer(node, path, "mock_stream_chunks", p.mock_stream_chunks);

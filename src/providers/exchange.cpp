@@ -173,6 +173,14 @@ Result<PreparedExchange> prepare_bedrock(const DeploymentRuntime& deployment,
                                          InboundRequest& request, const std::string& call_id) {
   auto body = bedrock::openai_to_converse_request(request.body);
   if (!body) return body.error();
+  const AwsCredentials credentials = deployment.aws_credentials->current();
+  if (credentials.empty()) {
+    // Temporary credentials not fetched yet, or expired and not renewed.
+    return Error::make(
+        ErrorKind::kUnavailable,
+        deployment.aws_credentials->problem() + " (deployment " + deployment.id() + ")",
+        "aws_credentials_unavailable");
+  }
   const LitellmParams& params = deployment.config->params;
   PreparedExchange exchange;
   auto& out = exchange.request;
@@ -188,11 +196,10 @@ Result<PreparedExchange> prepare_bedrock(const DeploymentRuntime& deployment,
   to_sign.headers = {{"host", deployment.endpoint.host_header()},
                      {"content-type", "application/json"},
                      {"x-amz-date", amz_date}};
-  if (!deployment.aws_credentials.session_token.empty()) {
-    to_sign.headers.emplace_back("x-amz-security-token", deployment.aws_credentials.session_token);
+  if (!credentials.session_token.empty()) {
+    to_sign.headers.emplace_back("x-amz-security-token", credentials.session_token);
   }
-  auto signature =
-      sign_v4(to_sign, deployment.aws_credentials, deployment.aws_region, "bedrock", amz_date);
+  auto signature = sign_v4(to_sign, credentials, deployment.aws_region, "bedrock", amz_date);
   for (const auto& [name, value] : to_sign.headers) {
     if (name != "host") out.headers.emplace_back(name, value);
   }

@@ -71,14 +71,13 @@ int64_t DeploymentState::tokens_this_minute(Clock::time_point now) const {
 bool DeploymentState::record_failure(Clock::time_point now, int64_t allowed_fails,
                                      std::chrono::milliseconds cooldown, bool immediate) {
   std::lock_guard lock(mutex_);
-  const int64_t minute = minute_of(now);
-  if (minute != failure_minute_) {
-    failure_minute_ = minute;
-    minute_failures_ = 0;
+  if (window_failures_ == 0 || now - failure_window_start_ >= std::chrono::minutes(1)) {
+    failure_window_start_ = now;
+    window_failures_ = 0;
   }
-  ++minute_failures_;
-  if (!immediate && minute_failures_ <= allowed_fails) return false;
-  minute_failures_ = 0;
+  ++window_failures_;
+  if (!immediate && window_failures_ <= allowed_fails) return false;
+  window_failures_ = 0;
   const int64_t until = (now + cooldown).time_since_epoch().count();
   int64_t current = cooldown_until_.load(std::memory_order_relaxed);
   if (until <= current) return false;
@@ -88,7 +87,7 @@ bool DeploymentState::record_failure(Clock::time_point now, int64_t allowed_fail
 
 void DeploymentState::record_success() {
   std::lock_guard lock(mutex_);
-  minute_failures_ = 0;
+  window_failures_ = 0;
 }
 
 DeploymentState& DeploymentStates::get(const std::string& deployment_id) {

@@ -36,8 +36,11 @@ class DeploymentState {
   int64_t tokens_this_minute(Clock::time_point now) const;
   void count_request(Clock::time_point now);
 
-  // Failure accounting: `allowed_fails` failures within one minute put the
-  // deployment into cooldown for `cooldown`; a 429 does so at once.
+  // Failure accounting: more than `allowed_fails` failures within 60 s of the
+  // first one put the deployment into cooldown for `cooldown`; a 429 does so
+  // at once. The window starts at the first failure (as LiteLLM's TTL key
+  // does), not at a clock minute, so two failures a second apart always count
+  // together.
   // Returns true when this failure started a cooldown.
   bool record_failure(Clock::time_point now, int64_t allowed_fails, std::chrono::milliseconds cooldown,
                       bool immediate);
@@ -63,8 +66,8 @@ class DeploymentState {
   int64_t usage_minute_ = -1;
   int64_t minute_requests_ = 0;
   int64_t minute_tokens_ = 0;
-  int64_t failure_minute_ = -1;
-  int64_t minute_failures_ = 0;
+  Clock::time_point failure_window_start_{};
+  int64_t window_failures_ = 0;
 };
 
 class DeploymentStates {

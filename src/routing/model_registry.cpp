@@ -116,18 +116,15 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(
           rt->unavailable_reason = "bedrock needs aws_region_name (or AWS_REGION)";
           break;
         }
-        rt->aws_credentials.access_key_id = p.aws_access_key_id.reveal();
-        rt->aws_credentials.secret_access_key = p.aws_secret_access_key.reveal();
-        rt->aws_credentials.session_token = p.aws_session_token.reveal();
-        if (rt->aws_credentials.empty()) {
-          rt->aws_credentials.access_key_id = env("AWS_ACCESS_KEY_ID").value_or("");
-          rt->aws_credentials.secret_access_key = env("AWS_SECRET_ACCESS_KEY").value_or("");
-          rt->aws_credentials.session_token = env("AWS_SESSION_TOKEN").value_or("");
-        }
-        if (rt->aws_credentials.empty()) {
-          rt->unavailable_reason =
-              "bedrock needs AWS credentials (aws_access_key_id/aws_secret_access_key or "
-              "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); instance profiles are not supported yet";
+        AwsCredentials configured;
+        configured.access_key_id = p.aws_access_key_id.reveal();
+        configured.secret_access_key = p.aws_secret_access_key.reveal();
+        configured.session_token = p.aws_session_token.reveal();
+        std::string credentials_error;
+        rt->aws_credentials =
+            resolve_aws_credentials(configured, p.aws_profile_name, env, credentials_error);
+        if (!rt->aws_credentials) {
+          rt->unavailable_reason = "bedrock: " + credentials_error;
           break;
         }
         std::string base = p.api_base;

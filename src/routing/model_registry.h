@@ -13,7 +13,7 @@
 #include "config/loader.h"
 #include "providers/provider.h"
 #include "routing/deployment_state.h"
-#include "upstream/aws_sigv4.h"
+#include "upstream/aws_credentials.h"
 #include "upstream/http_client.h"
 
 namespace switchyard {
@@ -37,9 +37,10 @@ struct DeploymentRuntime {
   std::optional<double> input_cost_per_token;
   std::optional<double> output_cost_per_token;
   DeploymentState* state = nullptr;  // owned by GatewayState's DeploymentStates
-  // Bedrock: region and credentials for SigV4.
+  // Bedrock: region and where the SigV4 credentials come from (shared,
+  // thread-safe; see upstream/aws_credentials.h).
   std::string aws_region;
-  AwsCredentials aws_credentials;
+  std::shared_ptr<AwsCredentialsProvider> aws_credentials;
 
   const std::string& id() const { return config->info.id; }
   bool usable() const { return unavailable_reason.empty(); }

@@ -105,6 +105,9 @@ struct Attempt {
   FailureClass failure = FailureClass::kNone;
   FallbackKind fallback = FallbackKind::kGeneric;
   bool cooldown_now = false;  // 429: take the deployment out at once
+  // Delivered, but the stream broke after its first byte: no retry is
+  // possible, yet it counts against the deployment like any failure.
+  bool broke_after_commit = false;
   std::chrono::milliseconds retry_after{0};
   Error error;
 };
@@ -121,6 +124,23 @@ bool contains_lower(const std::string& text, std::string_view needle) {
   std::string lower(text.size(), '\0');
   std::transform(text.begin(), text.end(), lower.begin(), ::tolower);
   return lower.find(needle) != std::string::npos;
+}
+
+std::string content_type_or_none(const std::string& content_type) {
+  return content_type.empty() ? "(none)" : content_type;
+}
+
+// A 200 whose content type is not the provider's stream, for a stream request
+// (an HTML login page from a proxy, or a server that ignored `stream`): the
+// client cannot be given it as a stream, so it counts as an invalid answer.
+Attempt stream_content_type_failure(const std::string& content_type, const DeploymentRuntime& d) {
+  Attempt a;
+  a.failure = FailureClass::kRetryable;
+  a.error = Error::make(ErrorKind::kUpstreamInvalid,
+                        "Upstream answered a stream request with content-type " +
+                            content_type_or_none(content_type) + " (deployment " + d.id() + ")",
+                        "upstream_invalid_response");
+  return a;
 }
 
 // Which errors may be retried (issue: never a 4xx other than 408/409/429),
@@ -236,7 +256,10 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
   auto prepared = prepare_exchange(deployment, request, ctx.call_id);
   if (!prepared) {
     Attempt a;
-    a.failure = FailureClass::kFinal;
+    // A request the provider cannot take is final; missing credentials
+    // (still being fetched) leave the retries and fallbacks their chance.
+    a.failure = prepared.error().kind == ErrorKind::kUnavailable ? FailureClass::kRetryable
+                                                                 : FailureClass::kFinal;
     a.error = prepared.error();
     co_return a;
   }
@@ -248,11 +271,14 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
     ~ClearHook() { ctx.on_client_gone = nullptr; }
   } clear_hook{ctx};
 
+  // A request's own `timeout` / `stream_timeout` (LiteLLM's per-request
+  // overrides) replace the deployment's.
+  const auto timeout = request.timeout.value_or(deployment.timeout);
+  const auto stream_timeout = request.stream_timeout.value_or(deployment.stream_timeout);
   const auto upstream_start = Clock::now();
-  const auto total_deadline = upstream_start + deployment.timeout;
+  const auto total_deadline = upstream_start + timeout;
   const auto first_byte_deadline =
-      request.stream ? std::min(total_deadline, upstream_start + deployment.stream_timeout)
-                     : total_deadline;
+      request.stream ? std::min(total_deadline, upstream_start + stream_timeout) : total_deadline;
   auto count_failure = [&](std::string_view kind) {
     worker.metrics.record_upstream_error(deployment.id(), kind);
   };
@@ -265,8 +291,14 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
   }
 
   const int status = call.status();
-  const bool event_stream = translator.is_stream(call.header("content-type"));
-  if (status != 200 || !request.stream || !event_stream) {
+  const std::string content_type = call.header("content-type");
+  const bool event_stream = translator.is_stream(content_type);
+  if (status == 200 && request.stream && !event_stream) {
+    ctx.upstream_wait += Clock::now() - upstream_start;
+    count_failure(upstream_failure_name(UpstreamFailure::kInvalid));
+    co_return stream_content_type_failure(content_type, deployment);
+  }
+  if (status != 200 || !request.stream) {
     std::string body;
     failure = co_await call.read_all(body, total_deadline, kMaxUpstreamBody);
     ctx.upstream_wait += Clock::now() - upstream_start;
@@ -286,6 +318,12 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
       Attempt a;
       a.failure = FailureClass::kRetryable;
       a.error = answer.error();
+      if (content_type.find("json") == std::string::npos) {
+        // Say what came instead (an HTML error page, ...), not just "no JSON".
+        a.error.message = "Upstream answered with content-type " +
+                          content_type_or_none(content_type) + ", not JSON (deployment " +
+                          deployment.id() + ")";
+      }
       co_return a;
     }
     ctx.first_token_ms = ms_since(upstream_start);
@@ -326,7 +364,7 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
     piece.clear();
     const auto wait_start = Clock::now();
     // After the first byte each gap may last up to the deployment timeout.
-    failure = co_await call.read_some(piece, Clock::now() + deployment.timeout);
+    failure = co_await call.read_some(piece, Clock::now() + timeout);
     ctx.upstream_wait += Clock::now() - wait_start;
     if (failure != UpstreamFailure::kNone) {
       if (failure == UpstreamFailure::kCancelled) co_return done;
@@ -339,6 +377,7 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
       // Already committed: tell the client in-band, then end the response so
       // it never hangs. No retry after the first byte reached the client.
       co_await end_answer_stream_with_error(client, ctx, error);
+      done.broke_after_commit = true;
       co_return done;
     }
   }
@@ -356,6 +395,7 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
                               "upstream_unreachable");
     ctx.error_code = *error.code;
     co_await end_answer_stream_with_error(client, ctx, error);
+    done.broke_after_commit = true;
     co_return done;
   }
   co_await end_answer_stream(client, ctx);
@@ -381,11 +421,12 @@ awaitable<Attempt> run_attempt(Worker& worker, const Snapshot& snapshot,
   }
   state.end_request();
   const auto now = Clock::now();
-  if (attempt.delivered) {
+  if (attempt.delivered && !attempt.broke_after_commit) {
     state.record_success();
     state.record_latency(ms_since(started), request.stream, ctx.first_token_ms);
     if (ctx.usage.total_tokens > 0) state.record_usage(ctx.usage.total_tokens, now);
-  } else if (attempt.failure == FailureClass::kRetryable) {
+  } else if (attempt.failure == FailureClass::kRetryable || attempt.broke_after_commit) {
+    if (ctx.usage.total_tokens > 0) state.record_usage(ctx.usage.total_tokens, now);
     const auto& router = snapshot.config->router_settings;
     auto cooldown = std::chrono::milliseconds(static_cast<int64_t>(router.cooldown_time * 1000));
     if (attempt.cooldown_now && attempt.retry_after > cooldown) cooldown = attempt.retry_after;
@@ -461,18 +502,28 @@ awaitable<void> route_and_answer(Worker& worker, const Snapshot& snapshot,
       worker.metrics.count(CounterId::kFallbacks, {primary.name, group.name});
     }
     tried.clear();
+    // With a learned ranking, the primary group is walked best candidate first.
+    const bool ranked = ranking != nullptr && q == 0;
+    auto pick = [&]() -> const DeploymentRuntime* {
+      if (ranked) return select_ranked(ranking->tiers, Clock::now(), tried);
+      return select_deployment(group, snapshot.selection, Clock::now(), tried);
+    };
     for (int64_t attempt_no = 0; attempt_no <= num_retries; ++attempt_no) {
       if (attempt_no > 0) {
+        // Nothing left to retry on (e.g. the group's only deployment just
+        // answered 429 and is cooling down): go on to the fallbacks or the
+        // answer now instead of waiting out a retry-after for nothing.
+        const DeploymentRuntime* next = pick();
+        if (next == nullptr) break;
+        // An upstream's retry-after speaks for the deployment that sent it.
+        std::chrono::milliseconds upstream_hint{0};
+        if (last && next == tried.back()) upstream_hint = last->retry_after;
         ++ctx.attempted_retries;
         worker.metrics.count(CounterId::kRetries, {group.name});
-        co_await sleep_for(backoff(static_cast<int>(attempt_no - 1), retry_floor,
-                                   last ? last->retry_after : std::chrono::milliseconds(0)));
+        co_await sleep_for(backoff(static_cast<int>(attempt_no - 1), retry_floor, upstream_hint));
         if (ctx.client_gone) co_return;
       }
-      const bool ranked = ranking != nullptr && q == 0;
-      const DeploymentRuntime* deployment =
-          ranked ? select_ranked(ranking->tiers, Clock::now(), tried)
-                 : select_deployment(group, snapshot.selection, Clock::now(), tried);
+      const DeploymentRuntime* deployment = pick();
       if (deployment == nullptr) {
         // After a real upstream failure in this group, that failure is the
         // more useful answer (it keeps the upstream's status and retry-after).

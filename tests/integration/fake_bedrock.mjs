@@ -2,9 +2,13 @@
 // request's SigV4 signature (recomputed here with node:crypto from the bytes
 // it received) and answers Converse (JSON) or ConverseStream (the AWS
 // event-stream binary framing, CRC32-checked).
-//   model id containing "throttled" -> 400 ThrottlingException... (429 via x-amzn-ErrorType)
+//   model id containing "throttled" -> 429 ThrottlingException (x-amzn-ErrorType)
+//   model id naming a fault of lib/faults.mjs (ratelimit, error500, error503,
+//   reset, reset-mid-body, hang, midstream-drop, garbage, wrong-content-type)
+//   -> that fault, in Bedrock's shapes
 
 import http from 'node:http';
+import { runFault } from './lib/faults.mjs';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 
@@ -21,12 +25,15 @@ const awsEncode = (s) =>
 
 // Recomputes the SigV4 signature of a received request; returns null when it
 // matches, else a reason.
-function checkSignature(req, rawBody, { accessKeyId, secretAccessKey, region }) {
+// `keys` (optional) maps more access key ids to their secrets, for
+// credentials that rotate (IMDS, container); it may grow while running.
+function checkSignature(req, rawBody, { accessKeyId, secretAccessKey, region, keys = {} }) {
   const auth = req.headers.authorization || '';
   const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
   if (!m) return `malformed authorization header: ${auth}`;
   const [, key, date, reg, service, signedHeaders, signature] = m;
-  if (key !== accessKeyId) return 'wrong access key';
+  const secret = key === accessKeyId ? secretAccessKey : keys[key];
+  if (secret === undefined) return 'unknown access key';
   if (reg !== region || service !== 'bedrock') return `wrong scope ${reg}/${service}`;
   const amzDate = req.headers['x-amz-date'];
   if (!amzDate?.startsWith(date)) return 'x-amz-date does not match the scope';
@@ -38,7 +45,7 @@ function checkSignature(req, rawBody, { accessKeyId, secretAccessKey, region }) 
   const canonical = ['POST', canonicalUri, '', canonicalHeaders, signedHeaders, sha256(rawBody)].join('\n');
   const scope = `${date}/${region}/bedrock/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  let k = hmac(`AWS4${secretAccessKey}`, date);
+  let k = hmac(`AWS4${secret}`, date);
   k = hmac(k, region);
   k = hmac(k, 'bedrock');
   k = hmac(k, 'aws4_request');
@@ -68,6 +75,41 @@ function frame(eventType, payload) {
   return Buffer.concat([withoutCrc, crc]);
 }
 
+function converseReply() {
+  return {
+    output: { message: { role: 'assistant', content: [{ text: BEDROCK_TEXT }] } },
+    stopReason: 'end_turn',
+    usage: BEDROCK_USAGE,
+    metrics: { latencyMs: 42 },
+  };
+}
+
+const AWS_ERRORS = {
+  ratelimit: [429, 'ThrottlingException'],
+  error500: [500, 'InternalServerException'],
+  error503: [503, 'ServiceUnavailableException'],
+};
+
+// How Bedrock shapes what the shared faults send.
+const adapter = {
+  errorReply(kind, message, retryAfter) {
+    const [status, type] = AWS_ERRORS[kind];
+    const headers = { 'content-type': 'application/json', 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` };
+    if (retryAfter) headers['retry-after'] = retryAfter;
+    return { status, headers, body: JSON.stringify({ message }) };
+  },
+  okReply() {
+    return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(converseReply()) };
+  },
+  streamHeaders: { 'content-type': 'application/vnd.amazon.eventstream' },
+  streamPrefix(record, pieces) {
+    return [
+      frame('messageStart', { role: 'assistant' }),
+      ...pieces.map((text) => frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text } })),
+    ];
+  },
+};
+
 export async function startFakeBedrock(credentials) {
   const requests = [];
   const server = http.createServer((req, res) => {
@@ -82,7 +124,8 @@ export async function startFakeBedrock(credentials) {
       } catch {
         body = null;
       }
-      requests.push({ path: req.url, headers: { ...req.headers }, body, raw, signatureProblem });
+      const record = { path: req.url, headers: { ...req.headers }, body, raw, signatureProblem };
+      requests.push(record);
       if (signatureProblem) {
         res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'InvalidSignatureException' });
         res.end(JSON.stringify({ message: `The request signature we calculated does not match: ${signatureProblem}` }));
@@ -95,6 +138,8 @@ export async function startFakeBedrock(credentials) {
         return;
       }
       const modelId = decodeURIComponent(m[1]);
+      record.modelId = modelId;
+      if (runFault(modelId, { req, res, record, adapter })) return;
       if (modelId.includes('throttled')) {
         res.writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'ThrottlingException:http://internal' });
         res.end(JSON.stringify({ message: 'Too many requests, please wait before trying again.' }));
@@ -102,12 +147,7 @@ export async function startFakeBedrock(credentials) {
       }
       if (m[2] === 'converse') {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({
-          output: { message: { role: 'assistant', content: [{ text: BEDROCK_TEXT }] } },
-          stopReason: 'end_turn',
-          usage: BEDROCK_USAGE,
-          metrics: { latencyMs: 42 },
-        }));
+        res.end(JSON.stringify(converseReply()));
         return;
       }
       res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' });

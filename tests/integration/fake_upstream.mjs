@@ -5,13 +5,12 @@
 //
 //   normal          well-formed reply (chat / completions / embeddings, streaming or not)
 //   slow            like normal, but waits SLOW_DELAY_MS (1 s) before answering
-//   ratelimit       429 + `retry-after: 7` + OpenAI-shaped error body
-//   error500        500 + OpenAI-shaped error body
-//   reset           destroys the socket without answering
-//   midstream-drop  200 SSE, two content chunks, then destroys the socket
-//   garbage         200, content-type application/json, body that is not JSON
-//   hang            never answers (until the client or the server goes away)
 //   slowstream      200 SSE, SLOWSTREAM_CHUNKS chunks spaced SLOWSTREAM_INTERVAL_MS apart
+//   badrequest      400 + OpenAI-shaped error body
+//   contextwindow   400 context_length_exceeded
+//   the faults of lib/faults.mjs (shared with the Anthropic and Bedrock fakes):
+//     ratelimit (429 + `retry-after: 7`), ratelimit-short, error500, error503,
+//     reset, reset-mid-body, hang, midstream-drop, garbage, wrong-content-type
 //
 // Any other model name behaves like `normal`.
 //
@@ -22,6 +21,9 @@
 
 import http from 'node:http';
 import { EventEmitter } from 'node:events';
+import { runFault } from './lib/faults.mjs';
+
+export { RATELIMIT_MESSAGE, ERROR500_MESSAGE, GARBAGE_BODY, MIDSTREAM_DROP_PIECES } from './lib/faults.mjs';
 
 export const SLOW_DELAY_MS = 1000;
 export const SLOWSTREAM_INTERVAL_MS = 300;
@@ -34,12 +36,8 @@ export const COMPLETION_REPLY = 'fake completion text';
 export const FAKE_USAGE = Object.freeze({ prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 });
 // Values that are exact in float32 so a base64 round trip compares equal.
 export const FAKE_EMBEDDING = Object.freeze([0.125, -0.5, 0.25, 1, -0.75, 0.0625, 0.5, -1]);
-export const RATELIMIT_MESSAGE = 'Fake upstream rate limit reached for requests';
-export const ERROR500_MESSAGE = 'Fake upstream internal server error';
 export const BADREQUEST_MESSAGE = 'Fake upstream rejects this request';
 export const CONTEXT_WINDOW_MESSAGE = "This model's maximum context length is 8192 tokens";
-export const GARBAGE_BODY = '<html>this is definitely not json';
-export const MIDSTREAM_DROP_PIECES = ['partial', ' answer'];
 
 function errorBody(message, type, code) {
   return JSON.stringify({ error: { message, type, param: null, code } });
@@ -186,40 +184,10 @@ export async function startFakeUpstream() {
         });
         return;
       }
-      case 'ratelimit':
-        return sendJson(res, 429, errorBody(RATELIMIT_MESSAGE, 'requests', 'rate_limit_exceeded'), {
-          'retry-after': '7',
-        });
-      case 'error500':
-        return sendJson(res, 500, errorBody(ERROR500_MESSAGE, 'server_error', null));
-      case 'error503':
-        return sendJson(res, 503, errorBody('Fake upstream overloaded', 'server_error', null));
       case 'badrequest':
         return sendJson(res, 400, errorBody(BADREQUEST_MESSAGE, 'invalid_request_error', 'invalid_value'));
       case 'contextwindow':
         return sendJson(res, 400, errorBody(CONTEXT_WINDOW_MESSAGE, 'invalid_request_error', 'context_length_exceeded'));
-      case 'ratelimit-short':
-        return sendJson(res, 429, errorBody(RATELIMIT_MESSAGE, 'requests', 'rate_limit_exceeded'), {
-          'retry-after': '1',
-        });
-      case 'reset':
-        req.socket.destroy();
-        return;
-      case 'garbage':
-        return sendJson(res, 200, GARBAGE_BODY);
-      case 'hang':
-        return; // never answer; cleaned up when either side closes
-      case 'midstream-drop': {
-        startSse(res);
-        const id = `chatcmpl-fake-drop-${record.id}`;
-        const created = Math.floor(Date.now() / 1000);
-        sseData(res, chatChunk(id, model, created, { role: 'assistant', content: '' }, null, false));
-        sseData(res, chatChunk(id, model, created, { content: MIDSTREAM_DROP_PIECES[0] }, null, false));
-        sseData(res, chatChunk(id, model, created, { content: MIDSTREAM_DROP_PIECES[1] }, null, false));
-        // Give the bytes a moment to leave, then cut the connection.
-        later(100, () => res.socket && res.socket.destroy());
-        return;
-      }
       case 'slowstream': {
         startSse(res);
         const id = `chatcmpl-fake-slow-${record.id}`;
@@ -244,9 +212,51 @@ export async function startFakeUpstream() {
         return;
       }
       default:
+        if (runFault(model, { req, res, record, adapter, later })) return;
         return normalReply(kind, body, res, model);
     }
   }
+
+  // How an OpenAI-compatible server shapes what the shared faults send.
+  const adapter = {
+    errorReply(kind, message, retryAfter) {
+      if (kind === 'ratelimit') {
+        return {
+          status: 429,
+          headers: { 'content-type': 'application/json', 'retry-after': retryAfter },
+          body: errorBody(message, 'requests', 'rate_limit_exceeded'),
+        };
+      }
+      const status = kind === 'error503' ? 503 : 500;
+      return { status, headers: { 'content-type': 'application/json' }, body: errorBody(message, 'server_error', null) };
+    },
+    okReply(record) {
+      const created = Math.floor(Date.now() / 1000);
+      const model = record.body?.model ?? '';
+      return {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          id: 'chatcmpl-fake-1',
+          object: 'chat.completion',
+          created,
+          model,
+          choices: [{ index: 0, message: { role: 'assistant', content: CHAT_REPLY }, finish_reason: 'stop' }],
+          usage: { ...FAKE_USAGE },
+        }),
+      };
+    },
+    streamHeaders: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
+    streamPrefix(record, pieces) {
+      const id = `chatcmpl-fake-drop-${record.id}`;
+      const model = record.body?.model ?? '';
+      const created = Math.floor(Date.now() / 1000);
+      const data = (chunk) => `data: ${JSON.stringify(chunk)}\n\n`;
+      return [
+        data(chatChunk(id, model, created, { role: 'assistant', content: '' }, null, false)),
+        ...pieces.map((content) => data(chatChunk(id, model, created, { content }, null, false))),
+      ];
+    },
+  };
 
   function normalReply(kind, body, res, model) {
     const created = Math.floor(Date.now() / 1000);

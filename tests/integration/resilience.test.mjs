@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { configPath, randomToken, installExitGuard } from './lib/gateway.mjs';
 import { openStream, parsePrometheus } from './lib/http.mjs';
-import { CHAT_REPLY, RATELIMIT_MESSAGE, BADREQUEST_MESSAGE } from './fake_upstream.mjs';
+import { CHAT_REPLY, RATELIMIT_MESSAGE, BADREQUEST_MESSAGE, SLOW_DELAY_MS } from './fake_upstream.mjs';
 
 installExitGuard();
 
@@ -127,6 +127,69 @@ describe('resilience', () => {
     assert.equal(res.headers['x-litellm-attempted-retries'], '0');
     assert.ok(hits('error503', nonce) <= 1);
     assert.ok(!s.fake.find(nonce).some((r) => 'num_retries' in (r.body ?? {})), 'control field must not reach upstream');
+  });
+
+  describe('per-request timeout and stream_timeout', () => {
+    // The `slow` upstream answers after SLOW_DELAY_MS (1 s). num_retries: 0
+    // keeps each case to one attempt.
+    const stream = async (model, nonce, extra) => {
+      const st = await openStream(s.baseUrl, {
+        headers: s.auth,
+        body: { model, stream: true, num_retries: 0, messages: [{ role: 'user', content: nonce }], ...extra },
+      });
+      const events = await st.readAll();
+      return { st, events };
+    };
+
+    it('a request timeout shorter than the deployment\'s ends the call early with 504', T, async () => {
+      const nonce = randomToken('req-timeout');
+      const started = Date.now();
+      const res = await s.chat('slow-generous', nonce, { timeout: 0.3, num_retries: 0 });
+      const elapsed = Date.now() - started;
+      assert.equal(res.status, 504, res.text);
+      assert.equal(res.json.error.code, 'upstream_timeout');
+      assert.equal(res.json.error.message, 'Upstream request timed out (deployment slow-generous-only)');
+      assert.ok(elapsed >= 250 && elapsed < SLOW_DELAY_MS, `answered after ${elapsed} ms`);
+      const [up] = s.fake.find(nonce);
+      assert.ok(up, 'the request reached the upstream');
+      assert.ok(!('timeout' in up.body) && !('stream_timeout' in up.body), 'control fields must not reach upstream');
+    });
+
+    it('a request timeout longer than the deployment\'s lets a slow answer through', T, async () => {
+      const res = await s.chat('slow-tight', randomToken('req-timeout-long'), { timeout: 3, num_retries: 0 });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.choices[0].message.content, CHAT_REPLY);
+      // Without the override the deployment's own 0.5 s applies.
+      const tight = await s.chat('slow-tight', randomToken('tight'), { num_retries: 0 });
+      assert.equal(tight.status, 504, tight.text);
+      assert.equal(tight.json.error.code, 'upstream_timeout');
+    });
+
+    it('a request stream_timeout limits the time to the first byte', T, async () => {
+      // (Success first: it resets slow-generous's failure count, so the
+      // timeout below does not cool the group down.)
+      const ok = await stream('slow-generous', randomToken('req-stream-ok'), { stream_timeout: 3 });
+      assert.equal(ok.st.status, 200, ok.st.rawText);
+      assert.equal(ok.events.at(-1).data, '[DONE]');
+
+      const nonce = randomToken('req-stream-timeout');
+      const started = Date.now();
+      const { st } = await stream('slow-generous', nonce, { stream_timeout: 0.3 });
+      const elapsed = Date.now() - started;
+      assert.equal(st.status, 504, st.rawText);
+      const body = JSON.parse(st.rawText);
+      assert.equal(body.error.code, 'upstream_timeout');
+      assert.equal(body.error.message, 'Upstream stream timed out (deployment slow-generous-only)');
+      assert.ok(elapsed < SLOW_DELAY_MS, `answered after ${elapsed} ms`);
+      assert.ok(!('stream_timeout' in s.fake.find(nonce)[0].body));
+    });
+
+    it('an invalid timeout is a 400 naming the field', T, async () => {
+      const res = await s.chat('healthy', 'x', { timeout: 'soon' });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.json.error.param, 'timeout');
+      assert.equal(res.json.error.code, 'invalid_value');
+    });
   });
 
   it('azure/ deployments use the deployment URL, api-version and the api-key header', T, async () => {

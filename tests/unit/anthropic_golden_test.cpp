@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "golden.h"
 #include "providers/anthropic/stream_translator.h"
 #include "providers/anthropic/translate_request.h"
 #include "providers/anthropic/translate_response.h"
@@ -30,22 +31,13 @@ using namespace switchyard::anthropic;
 
 namespace {
 
-const fs::path kRoot = fs::path(SWITCHYARD_SOURCE_DIR) / "tests" / "golden" / "anthropic";
+const fs::path kRoot = golden::root("anthropic");
 constexpr int64_t kCreated = 1700000000;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-json::value read_json(const fs::path& p) {
-  json::error_code ec;
-  auto v = json::parse(read_file(p), ec);
-  EXPECT_FALSE(ec) << p << ": " << ec.message();
-  return v;
-}
+using golden::maybe_write_actual;
+using golden::param_name;
+using golden::read_file;
+using golden::read_json;
 
 json::object read_options(const fs::path& dir, const std::string& name) {
   fs::path p = dir / (name + ".options.json");
@@ -53,32 +45,8 @@ json::object read_options(const fs::path& dir, const std::string& name) {
   return read_json(p).as_object();
 }
 
-void maybe_write_actual(const fs::path& p, const std::string& text) {
-  const char* flag = std::getenv("SWITCHYARD_GOLDEN_ACTUAL");
-  if (flag == nullptr || std::string(flag) != "1") return;
-  std::ofstream(p, std::ios::binary) << text;
-}
-
 std::vector<std::string> case_names(const std::string& dir, const std::string& in_suffix) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(kRoot / dir, ec)) {
-    std::string file = entry.path().filename().string();
-    if (file.size() > in_suffix.size() &&
-        file.compare(file.size() - in_suffix.size(), in_suffix.size(), in_suffix) == 0) {
-      names.push_back(file.substr(0, file.size() - in_suffix.size()));
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-std::string param_name(const testing::TestParamInfo<std::string>& info) {
-  std::string s = info.param;
-  for (auto& c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return s;
+  return golden::case_names(kRoot / dir, in_suffix);
 }
 
 // One event of a translator's output: "event:" name (may be empty) and data.

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "api/inbound.h"
+#include "api/json_access.h"
 #include "api/sse.h"
 #include "providers/mock.h"
 #include "server/auth.h"
@@ -38,6 +39,14 @@ TEST(Inbound, RejectsBadBodiesWithParam) {
       {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"stream":"yes"})", "invalid_type",
        "stream"},
       {ApiRoute::kEmbeddings, R"({"model":"m"})", "missing_required_parameter", "input"},
+      {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"timeout":"5"})",
+       "invalid_value", "timeout"},
+      {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"timeout":0})", "invalid_value",
+       "timeout"},
+      {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"stream_timeout":-1})",
+       "invalid_value", "stream_timeout"},
+      {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"timeout":90000})",
+       "invalid_value", "timeout"},
       {ApiRoute::kCompletions, R"({"model":"m"})", "missing_required_parameter", "prompt"},
   };
   for (const auto& c : cases) {
@@ -58,6 +67,25 @@ TEST(Inbound, StripsGatewayOnlyFields) {
   ASSERT_TRUE(r);
   strip_gateway_fields(r->body);
   EXPECT_EQ(boost::json::serialize(r->body), R"({"model":"m","messages":[],"temperature":1})");
+}
+
+TEST(Inbound, PerRequestTimeoutsAreReadAndNotForwarded) {
+  auto r = parse_inbound(ApiRoute::kChatCompletions,
+                         R"({"model":"m","messages":[],"timeout":1.5,"stream_timeout":0.25,
+                             "temperature":1})");
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(r->timeout);
+  EXPECT_EQ(r->timeout->count(), 1500);
+  ASSERT_TRUE(r->stream_timeout);
+  EXPECT_EQ(r->stream_timeout->count(), 250);
+  EXPECT_EQ(boost::json::serialize(r->body), R"({"model":"m","messages":[],"temperature":1})");
+
+  auto unset = parse_inbound(ApiRoute::kChatCompletions,
+                             R"({"model":"m","messages":[],"timeout":null})");
+  ASSERT_TRUE(unset);
+  EXPECT_FALSE(unset->timeout);
+  EXPECT_FALSE(unset->stream_timeout);
+  EXPECT_FALSE(unset->body.contains("timeout"));
 }
 
 TEST(Sse, ObserverFindsUsageAndDoneAcrossSplitReads) {
@@ -160,4 +188,12 @@ TEST(Mock, EmbeddingsFloatAndBase64) {
   auto encoded = boost::json::parse(mock_answer(*b64, "e", std::nullopt, 0, "c").body);
   // 16 float32 = 64 bytes -> 88 base64 characters.
   EXPECT_EQ(encoded.at("data").at(0).at("embedding").as_string().size(), 88u);
+}
+
+TEST(JsonAccess, KeyPathsForErrorParams) {
+  EXPECT_EQ(json_access::at("messages", 2), "messages[2]");
+  EXPECT_EQ(json_access::join(json_access::at("messages", 2), "content"), "messages[2].content");
+  EXPECT_EQ(json_access::join(json_access::at(json_access::join("messages[0]", "tool_calls"), 1),
+                              "function"),
+            "messages[0].tool_calls[1].function");
 }

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "golden.h"
 #include "providers/bedrock/converse_stream.h"
 #include "providers/bedrock/event_stream.h"
 
@@ -645,14 +646,9 @@ TEST(BedrockConverseStream, NothingAfterTheEnd) {
 
 namespace {
 
-const fs::path kGolden = fs::path(SWITCHYARD_SOURCE_DIR) / "tests" / "golden" / "bedrock";
+const fs::path kGolden = golden::root("bedrock");
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using golden::read_file;
 
 // NAME.events.json: [{"event": "messageStart", "payload": {...}}, or
 // {"exception": "throttlingException", "payload": {...}}, ...] -> frames.
@@ -690,18 +686,7 @@ std::vector<std::string> split_data_lines(const std::string& sse) {
 class BedrockGoldenStream : public testing::TestWithParam<std::string> {};
 
 std::vector<std::string> stream_cases() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(kGolden / "converse_stream", ec)) {
-    std::string f = e.path().filename().string();
-    const std::string suffix = ".events.json";
-    if (f.size() > suffix.size() &&
-        f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      names.push_back(f.substr(0, f.size() - suffix.size()));
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return golden::case_names(kGolden / "converse_stream", ".events.json");
 }
 
 }  // namespace
@@ -711,17 +696,17 @@ TEST(BedrockGoldenStreamFiles, CasesPresent) { EXPECT_GE(stream_cases().size(), 
 TEST_P(BedrockGoldenStream, Matches) {
   const fs::path dir = kGolden / "converse_stream";
   const std::string name = GetParam();
-  const json::array events = json::parse(slurp(dir / (name + ".events.json"))).as_array();
+  const json::array events = json::parse(read_file(dir / (name + ".events.json"))).as_array();
   json::object options;
   if (fs::exists(dir / (name + ".options.json"))) {
-    options = json::parse(slurp(dir / (name + ".options.json"))).as_object();
+    options = json::parse(read_file(dir / (name + ".options.json"))).as_object();
   }
   const bool include_usage =
       options.contains("include_usage") && options.at("include_usage").as_bool();
   const std::string bytes = frames_from_json(events);
   ConverseStreamTranslator* t = nullptr;
   const std::string actual = run_translator({bytes}, include_usage, &t);
-  const std::string expected = slurp(dir / (name + ".out.sse"));
+  const std::string expected = read_file(dir / (name + ".out.sse"));
 
   auto a = split_data_lines(actual);
   auto e = split_data_lines(expected);
@@ -783,10 +768,4 @@ TEST_P(BedrockGoldenStream, Matches) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Bedrock, BedrockGoldenStream, testing::ValuesIn(stream_cases()),
-                         [](const testing::TestParamInfo<std::string>& info) {
-                           std::string s = info.param;
-                           for (auto& c : s) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return s;
-                         });
+                         golden::param_name);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "golden.h"
 #include "providers/bedrock/common.h"
 #include "providers/bedrock/converse_request.h"
 #include "providers/bedrock/converse_response.h"
@@ -25,50 +26,17 @@ using namespace switchyard::bedrock;
 
 namespace {
 
-const fs::path kRoot = fs::path(SWITCHYARD_SOURCE_DIR) / "tests" / "golden" / "bedrock";
+const fs::path kRoot = golden::root("bedrock");
 constexpr int64_t kCreated = 1700000000;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-json::value read_json(const fs::path& p) {
-  json::error_code ec;
-  auto v = json::parse(slurp(p), ec);
-  EXPECT_FALSE(ec) << p << ": " << ec.message();
-  return v;
-}
+using golden::read_json;
 
 void maybe_write_actual(const fs::path& p, const json::value& v) {
-  const char* flag = std::getenv("SWITCHYARD_GOLDEN_ACTUAL");
-  if (flag == nullptr || std::string(flag) != "1") return;
-  std::ofstream(p, std::ios::binary) << json::serialize(v);
+  golden::maybe_write_actual(p, json::serialize(v));
 }
 
 std::vector<std::string> cases(const std::string& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(kRoot / dir, ec)) {
-    std::string f = e.path().filename().string();
-    const std::string suffix = ".in.json";
-    if (f.size() > suffix.size() &&
-        f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      names.push_back(f.substr(0, f.size() - suffix.size()));
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-std::string case_name(const testing::TestParamInfo<std::string>& info) {
-  std::string s = info.param;
-  for (auto& c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return s;
+  return golden::case_names(kRoot / dir, ".in.json");
 }
 
 json::object request_ok(std::string_view body) {
@@ -118,7 +86,8 @@ TEST_P(BedrockGoldenRequest, Matches) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Bedrock, BedrockGoldenRequest,
-                         testing::ValuesIn(cases("openai_to_converse_request")), case_name);
+                         testing::ValuesIn(cases("openai_to_converse_request")),
+                         golden::param_name);
 
 class BedrockGoldenRequestError : public testing::TestWithParam<std::string> {};
 
@@ -137,7 +106,8 @@ TEST_P(BedrockGoldenRequestError, Matches) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Bedrock, BedrockGoldenRequestError,
-                         testing::ValuesIn(cases("openai_to_converse_request_errors")), case_name);
+                         testing::ValuesIn(cases("openai_to_converse_request_errors")),
+                         golden::param_name);
 
 class BedrockGoldenResponse : public testing::TestWithParam<std::string> {};
 
@@ -153,7 +123,8 @@ TEST_P(BedrockGoldenResponse, Matches) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Bedrock, BedrockGoldenResponse,
-                         testing::ValuesIn(cases("converse_to_openai_response")), case_name);
+                         testing::ValuesIn(cases("converse_to_openai_response")),
+                         golden::param_name);
 
 // ---------------------------------------------------------------------------
 // Paths.

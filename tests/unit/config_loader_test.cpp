@@ -4,18 +4,11 @@
 #include <map>
 
 #include "config/loader.h"
+#include "test_env.h"
 
 using namespace switchyard;
 
 namespace {
-
-EnvLookup env_from(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
 
 std::optional<Config> parse(const std::string& yaml, ConfigDiagnostics& diag,
                             std::map<std::string, std::string> vars = {}) {

@@ -61,18 +61,37 @@ TEST(Selector, SimpleShuffleFollowsWeights) {
   EXPECT_NEAR(c["b"], 3000, 150);
 }
 
-TEST(Selector, SimpleShuffleFallsBackToRpmWeights) {
-  Fixture f(R"(
-model_list:
-  - model_name: g
-    litellm_params: {model: mock/a, rpm: 100}
-    model_info: {id: a}
-  - model_name: g
-    litellm_params: {model: mock/b, rpm: 300}
-    model_info: {id: b}
-)");
-  auto c = f.counts("g", SelectionPolicy{}, 4000);
-  EXPECT_NEAR(c["a"], 1000, 150);
+namespace {
+// Two deployments `a`, `b` of group g with `a_params` / `b_params`.
+std::string two_deployments(const std::string& a_params, const std::string& b_params) {
+  return "model_list:\n"
+         "  - model_name: g\n"
+         "    litellm_params: {model: mock/a, " +
+         a_params +
+         "}\n"
+         "    model_info: {id: a}\n"
+         "  - model_name: g\n"
+         "    litellm_params: {model: mock/b, " +
+         b_params +
+         "}\n"
+         "    model_info: {id: b}\n";
+}
+}  // namespace
+
+TEST(Selector, SimpleShuffleFallsBackToRpmThenTpmWeights) {
+  for (const char* key : {"rpm", "tpm"}) {
+    Fixture f(two_deployments(std::string(key) + ": 100", std::string(key) + ": 300"));
+    auto c = f.counts("g", SelectionPolicy{}, 4000);
+    // Expected 1000 / 3000 (binomial sd ~27; +-150 is > 5 sd).
+    EXPECT_NEAR(c["a"], 1000, 150) << key;
+    EXPECT_NEAR(c["b"], 3000, 150) << key;
+    EXPECT_EQ(c["a"] + c["b"], 4000) << key;
+  }
+  // weight 3:1 against rpm 1:3: weight decides.
+  Fixture both(two_deployments("weight: 3, rpm: 100", "weight: 1, rpm: 300"));
+  auto c = both.counts("g", SelectionPolicy{}, 4000);
+  EXPECT_NEAR(c["a"], 3000, 150);
+  EXPECT_NEAR(c["b"], 1000, 150);
 }
 
 TEST(Selector, LeastBusyPicksFewestInFlight) {
@@ -169,4 +188,16 @@ TEST(Selector, AvoidsDeploymentAlreadyTriedWhenAnotherIsAvailable) {
   for (int i = 0; i < 100; ++i) {
     EXPECT_NE(select_deployment(f.group("g"), SelectionPolicy{}, Clock::now(), {a}), a);
   }
+}
+
+TEST(Selector, SimpleShuffleWithoutWeightsIsUniform) {
+  std::string yaml = "model_list:\n";
+  for (const char* id : {"a", "b", "c", "d"}) {
+    yaml += std::string("  - model_name: g\n    litellm_params: {model: mock/") + id +
+            "}\n    model_info: {id: " + id + "}\n";
+  }
+  Fixture f(yaml);
+  auto c = f.counts("g", SelectionPolicy{}, 4000);
+  // Expected 1000 each (sd ~27).
+  for (const char* id : {"a", "b", "c", "d"}) EXPECT_NEAR(c[id], 1000, 150) << id;
 }

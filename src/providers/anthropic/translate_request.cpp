@@ -16,21 +16,6 @@ using boost::json::object;
 using boost::json::value;
 using namespace json_util;
 
-std::string at(std::string_view base, size_t i) {
-  std::string s(base);
-  s += '[';
-  s += std::to_string(i);
-  s += ']';
-  return s;
-}
-
-std::string join(std::string_view base, std::string_view field) {
-  std::string s(base);
-  s += '.';
-  s += field;
-  return s;
-}
-
 bool istarts_with(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {

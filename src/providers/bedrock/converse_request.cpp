@@ -24,21 +24,6 @@ std::string converse_path(std::string_view model_id, bool stream) {
 
 namespace {
 
-std::string at(std::string_view base, size_t i) {
-  std::string s(base);
-  s += '[';
-  s += std::to_string(i);
-  s += ']';
-  return s;
-}
-
-std::string dot(std::string_view base, std::string_view field) {
-  std::string s(base);
-  s += '.';
-  s += field;
-  return s;
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -262,7 +247,7 @@ json::object Translator::document_block(std::string_view format, std::string_vie
 
 std::optional<Error> Translator::media_part(const json::object& part, const std::string& path,
                                             bool tool_result, json::array& blocks) {
-  const std::string iu_path = dot(path, "image_url");
+  const std::string iu_path = join(path, "image_url");
   const json::value* iu = find_set(part, "image_url");
   std::string_view url;
   if (iu != nullptr && iu->is_string()) {
@@ -271,14 +256,14 @@ std::optional<Error> Translator::media_part(const json::object& part, const std:
     auto u = find_string(iu->get_object(), "url");
     if (!u)
       return invalid_request(
-          "image_url.url must be a string", dot(iu_path, "url"),
+          "image_url.url must be a string", join(iu_path, "url"),
           find_set(iu->get_object(), "url") ? "invalid_type" : "missing_required_parameter");
     url = *u;
   } else {
     return invalid_request("image_url must be an object with a url", iu_path,
                            iu == nullptr ? "missing_required_parameter" : "invalid_type");
   }
-  const std::string url_path = iu->is_object() ? dot(iu_path, "url") : iu_path;
+  const std::string url_path = iu->is_object() ? join(iu_path, "url") : iu_path;
   std::string head = lower(url.substr(0, std::min<size_t>(url.size(), 8)));
   if (head.rfind("http://", 0) == 0 || head.rfind("https://", 0) == 0) {
     return invalid_request(
@@ -309,7 +294,7 @@ std::optional<Error> Translator::media_part(const json::object& part, const std:
 
 std::optional<Error> Translator::file_part(const json::object& part, const std::string& path,
                                            json::array& blocks) {
-  const std::string fpath = dot(path, "file");
+  const std::string fpath = join(path, "file");
   const json::object* file = find_object(part, "file");
   if (file == nullptr) {
     return invalid_request("file part needs a file object", fpath,
@@ -317,16 +302,16 @@ std::optional<Error> Translator::file_part(const json::object& part, const std::
   }
   if (find_set(*file, "file_id") != nullptr) {
     return invalid_request("file_id references cannot be sent to Bedrock; send file_data",
-                           dot(fpath, "file_id"), "unsupported_value");
+                           join(fpath, "file_id"), "unsupported_value");
   }
   auto file_data = find_string(*file, "file_data");
   if (!file_data) {
     return invalid_request(
-        "file part needs file_data (a base64 data URL)", dot(fpath, "file_data"),
+        "file part needs file_data (a base64 data URL)", join(fpath, "file_data"),
         find_set(*file, "file_data") ? "invalid_type" : "missing_required_parameter");
   }
   std::string_view filename = find_string(*file, "filename").value_or("");
-  const std::string data_path = dot(fpath, "file_data");
+  const std::string data_path = join(fpath, "file_data");
   std::string_view b64;
   std::optional<std::string_view> doc_fmt;
   std::optional<std::string_view> img_fmt;
@@ -379,14 +364,15 @@ std::optional<Error> Translator::user_content(const json::value& content, const 
     const auto& part = parts[j].get_object();
     auto type = find_string(part, "type");
     if (!type) {
-      return invalid_request("content part needs a type", dot(ppath, "type"),
+      return invalid_request("content part needs a type", join(ppath, "type"),
                              "missing_required_parameter");
     }
     const size_t before = blocks.size();
     if (*type == "text") {
       auto text = find_string(part, "text");
       if (!text) {
-        return invalid_request("text part needs a text string", dot(ppath, "text"), "invalid_type");
+        return invalid_request("text part needs a text string", join(ppath, "text"),
+                               "invalid_type");
       }
       if (!text->empty()) blocks.push_back(text_block(*text));
     } else if (*type == "image_url") {
@@ -394,11 +380,11 @@ std::optional<Error> Translator::user_content(const json::value& content, const 
     } else if (*type == "file") {
       if (auto err = file_part(part, ppath, blocks)) return err;
     } else if (*type == "input_audio") {
-      return invalid_request("audio input cannot be sent to Bedrock Converse", dot(ppath, "type"),
+      return invalid_request("audio input cannot be sent to Bedrock Converse", join(ppath, "type"),
                              "unsupported_value");
     } else {
       return invalid_request("unsupported content part type '" + std::string(*type) + "'",
-                             dot(ppath, "type"), "unsupported_value");
+                             join(ppath, "type"), "unsupported_value");
     }
     if (const auto* cc = find_object(part, "cache_control"); cc && blocks.size() > before) {
       blocks.push_back(cache_point(*cc));
@@ -408,7 +394,7 @@ std::optional<Error> Translator::user_content(const json::value& content, const 
 }
 
 std::optional<Error> Translator::system_message(const json::object& msg, const std::string& path) {
-  const std::string cpath = dot(path, "content");
+  const std::string cpath = join(path, "content");
   const json::value* content = find_set(msg, "content");
   const size_t before = system_.size();
   if (content == nullptr) {
@@ -446,7 +432,7 @@ std::optional<Error> Translator::assistant_message(const json::object& msg, cons
   // Signed reasoning from an earlier Bedrock/Anthropic reply goes first, as
   // Claude requires when extended thinking is combined with tool use.
   if (const json::value* tb = find_set(msg, "thinking_blocks")) {
-    const std::string tpath = dot(path, "thinking_blocks");
+    const std::string tpath = join(path, "thinking_blocks");
     if (!tb->is_array())
       return invalid_request("thinking_blocks must be an array", tpath, "invalid_type");
     const auto& arr = tb->get_array();
@@ -458,7 +444,7 @@ std::optional<Error> Translator::assistant_message(const json::object& msg, cons
       if (type && *type == "thinking") {
         auto text = find_string(*b, "thinking");
         if (!text)
-          return invalid_request("thinking block needs a thinking string", dot(kpath, "thinking"),
+          return invalid_request("thinking block needs a thinking string", join(kpath, "thinking"),
                                  "invalid_type");
         json::object rt;
         rt["text"] = *text;
@@ -467,12 +453,12 @@ std::optional<Error> Translator::assistant_message(const json::object& msg, cons
       } else if (type && *type == "redacted_thinking") {
         auto data = find_string(*b, "data");
         if (!data)
-          return invalid_request("redacted_thinking block needs a data string", dot(kpath, "data"),
+          return invalid_request("redacted_thinking block needs a data string", join(kpath, "data"),
                                  "invalid_type");
         rc["redactedContent"] = *data;
       } else {
         return invalid_request("thinking block type must be thinking or redacted_thinking",
-                               dot(kpath, "type"), "invalid_value");
+                               join(kpath, "type"), "invalid_value");
       }
       json::object block;
       block["reasoningContent"] = std::move(rc);
@@ -480,7 +466,7 @@ std::optional<Error> Translator::assistant_message(const json::object& msg, cons
     }
   }
 
-  const std::string cpath = dot(path, "content");
+  const std::string cpath = join(path, "content");
   if (const json::value* content = find_set(msg, "content")) {
     if (content->is_string()) {
       if (!content->get_string().empty()) blocks.push_back(text_block(content->get_string()));
@@ -509,7 +495,7 @@ std::optional<Error> Translator::assistant_message(const json::object& msg, cons
   }
 
   if (const json::value* tcv = find_set(msg, "tool_calls")) {
-    const std::string tpath = dot(path, "tool_calls");
+    const std::string tpath = join(path, "tool_calls");
     if (!tcv->is_array())
       return invalid_request("tool_calls must be an array", tpath, "invalid_type");
     const auto& calls = tcv->get_array();
@@ -520,20 +506,20 @@ std::optional<Error> Translator::assistant_message(const json::object& msg, cons
       const auto& call = calls[j].get_object();
       auto id = find_string(call, "id");
       if (!id || id->empty()) {
-        return invalid_request("tool call needs an id", dot(cp, "id"),
+        return invalid_request("tool call needs an id", join(cp, "id"),
                                "missing_required_parameter");
       }
       if (auto t = find_string(call, "type"); t && *t != "function") {
-        return invalid_request("only function tool calls can be sent to Bedrock", dot(cp, "type"),
+        return invalid_request("only function tool calls can be sent to Bedrock", join(cp, "type"),
                                "unsupported_value");
       }
       const json::object* fn = find_object(call, "function");
       auto name = fn ? find_string(*fn, "name") : std::nullopt;
       if (!name || name->empty()) {
-        return invalid_request("tool call needs function.name", dot(cp, "function.name"),
+        return invalid_request("tool call needs function.name", join(cp, "function.name"),
                                "missing_required_parameter");
       }
-      const std::string apath = dot(cp, "function.arguments");
+      const std::string apath = join(cp, "function.arguments");
       json::value input = json::object();
       const json::value* args = fn ? find_set(*fn, "arguments") : nullptr;
       if (args != nullptr && args->is_string()) {
@@ -564,7 +550,7 @@ std::optional<Error> Translator::assistant_message(const json::object& msg, cons
   }
   if (find_set(msg, "function_call") != nullptr) {
     return invalid_request("legacy function_call is not supported; use tool_calls",
-                           dot(path, "function_call"), "unsupported_parameter");
+                           join(path, "function_call"), "unsupported_parameter");
   }
   return std::nullopt;
 }
@@ -573,11 +559,11 @@ std::optional<Error> Translator::tool_message(const json::object& msg, const std
                                               json::array& blocks) {
   auto id = find_string(msg, "tool_call_id");
   if (!id || id->empty()) {
-    return invalid_request("tool message needs tool_call_id", dot(path, "tool_call_id"),
+    return invalid_request("tool message needs tool_call_id", join(path, "tool_call_id"),
                            "missing_required_parameter");
   }
   json::array content;
-  const std::string cpath = dot(path, "content");
+  const std::string cpath = join(path, "content");
   if (const json::value* c = find_set(msg, "content")) {
     if (c->is_string()) {
       if (!c->get_string().empty()) content.push_back(text_block(c->get_string()));
@@ -590,7 +576,7 @@ std::optional<Error> Translator::tool_message(const json::object& msg, const std
         if (type && *type == "text") {
           auto text = find_string(*part, "text");
           if (!text)
-            return invalid_request("text part needs a text string", dot(ppath, "text"),
+            return invalid_request("text part needs a text string", join(ppath, "text"),
                                    "invalid_type");
           if (!text->empty()) content.push_back(text_block(*text));
         } else if (type && *type == "image_url") {
@@ -623,7 +609,7 @@ std::optional<Error> Translator::messages(const json::array& msgs) {
     const auto& msg = msgs[i].get_object();
     auto role = find_string(msg, "role");
     if (!role) {
-      return invalid_request("message needs a role", dot(path, "role"),
+      return invalid_request("message needs a role", join(path, "role"),
                              find_set(msg, "role") ? "invalid_type" : "missing_required_parameter");
     }
     json::array blocks;
@@ -635,7 +621,7 @@ std::optional<Error> Translator::messages(const json::array& msgs) {
     if (*role == "user") {
       const json::value* content = msg.if_contains("content");
       if (content != nullptr) {
-        if (auto err = user_content(*content, dot(path, "content"), blocks)) return err;
+        if (auto err = user_content(*content, join(path, "content"), blocks)) return err;
       }
       target = "user";
     } else if (*role == "assistant") {
@@ -646,9 +632,9 @@ std::optional<Error> Translator::messages(const json::array& msgs) {
       target = "user";
     } else if (*role == "function") {
       return invalid_request("legacy function messages are not supported; use tool messages",
-                             dot(path, "role"), "unsupported_parameter");
+                             join(path, "role"), "unsupported_parameter");
     } else {
-      return invalid_request("unknown role '" + std::string(*role) + "'", dot(path, "role"),
+      return invalid_request("unknown role '" + std::string(*role) + "'", join(path, "role"),
                              "invalid_value");
     }
     if (const auto* cc = find_object(msg, "cache_control");
@@ -691,13 +677,13 @@ std::optional<Error> Translator::tools(const json::object& body, json::object& o
       const auto& tool = arr[j].get_object();
       auto type = find_string(tool, "type");
       if (type && *type != "function") {
-        return invalid_request("Bedrock Converse takes function tools only", dot(tp, "type"),
+        return invalid_request("Bedrock Converse takes function tools only", join(tp, "type"),
                                "unsupported_value");
       }
       const json::object* fn = find_object(tool, "function");
       auto name = fn ? find_string(*fn, "name") : std::nullopt;
       if (!name || name->empty()) {
-        return invalid_request("tool needs function.name", dot(tp, "function.name"),
+        return invalid_request("tool needs function.name", join(tp, "function.name"),
                                "missing_required_parameter");
       }
       json::object spec;
@@ -707,7 +693,7 @@ std::optional<Error> Translator::tools(const json::object& body, json::object& o
       if (const json::value* p = find_set(*fn, "parameters")) {
         if (!p->is_object())
           return invalid_request("function.parameters must be an object",
-                                 dot(tp, "function.parameters"), "invalid_type");
+                                 join(tp, "function.parameters"), "invalid_type");
         schema["json"] = *p;
       } else {
         json::object empty;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 
 /** A loopback port that was free a moment ago and has no listener now. */
-async function deadPort() {
+export async function deadPort() {
   const srv = net.createServer();
   await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
   const { port } = srv.address();
