@@ -126,7 +126,6 @@ class LearnedRouting {
   uintmax_t attempted_size_ = 0;
   uint64_t reloads_ok_ = 0;
   uint64_t reloads_failed_ = 0;
-  uint64_t reloads_unchanged_ = 0;
 };
 
 // The text a learned router scores: the last user message of a chat request
