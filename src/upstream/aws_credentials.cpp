@@ -340,6 +340,8 @@ std::optional<AwsCredentials> parse_credentials_file(std::string_view text,
 }
 
 std::optional<system_clock::time_point> parse_iso8601_utc(std::string_view text) {
+  // AWS always writes the zone; a timestamp without one is not trusted.
+  if (!text.ends_with('Z') && !text.ends_with("+00:00")) return std::nullopt;
   bool date_only = false;
   auto ms = parse_utc_time_ms(text, &date_only);
   if (!ms || date_only) return std::nullopt;
