@@ -17,6 +17,7 @@ packages=(
   libsqlite3-dev                                                # embedded key/spend store (default)
   libpq-dev                                                     # PostgreSQL key/spend store
   postgresql-15                                                 # real PostgreSQL for the store tests (initdb/pg_ctl)
+  redis-server                                                  # real Redis 7 for the rate-limit/cache tests
   nodejs npm                                                    # integration tests with the official SDKs
   curl openssl                                                  # openssl CLI: TLS test certificates
 )
