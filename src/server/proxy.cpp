@@ -40,6 +40,7 @@ HeaderList proxied_headers(const RequestContext& ctx) {
     if (!ctx.router_model.empty())
       headers.emplace_back("x-switchyard-router-model", ctx.router_model);
   }
+  headers.insert(headers.end(), ctx.extra_headers.begin(), ctx.extra_headers.end());
   return headers;
 }
 
@@ -704,6 +705,8 @@ awaitable<void> send_error(ClientConnection& client, RequestContext& ctx, const 
   ctx.status = http_status(error);
   if (ctx.error_code.empty()) ctx.error_code = error.code.value_or(error_type(error));
   HeaderList headers = ctx.proxied ? proxied_headers(ctx) : ctx.response_headers();
+  if (!ctx.proxied)
+    headers.insert(headers.end(), ctx.extra_headers.begin(), ctx.extra_headers.end());
   if (!error.retry_after.empty()) headers.emplace_back("retry-after", error.retry_after);
   if (ctx.anthropic_client) {
     auto [status, body] = ctx.anthropic_client->error(error);

@@ -43,13 +43,15 @@ struct RequestContext {
   std::unique_ptr<AnthropicClientEncoder> anthropic_client;
   // Who is calling (src/server/key_auth.h): set by the edge check.
   enum class Caller { kOpen, kMaster, kVirtualKey } caller = Caller::kOpen;
-  std::string key_token;  // SHA-256 hex of the presented key; "" in open mode
+  std::string key_token;                        // SHA-256 hex of the presented key; "" in open mode
   std::shared_ptr<const store::KeyRecord> key;  // virtual keys only
   // Budget reservation made before the upstream call, settled after it.
   store::Reservation reservation;
   double cost_estimate = 0;
   std::string requested_model;
   bool admitted = false;  // passed the key gate: a spend row is due
+  // Headers added to the answer (or refusal): x-ratelimit-*, cache headers.
+  HeaderList extra_headers;
 
   // Set when the response head is built (see response_headers()).
   mutable std::optional<double> overhead_at_head_ms;

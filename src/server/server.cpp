@@ -60,9 +60,21 @@ int run_server(std::shared_ptr<DeploymentStates> states,
                      options.learned_routing);
   const ServerSettings& settings = snapshot->config->server;
   state.set_store(options.store);
+  if (auto redis_at = store::redis_options(*snapshot->config, process_env());
+      redis_at.configured()) {
+    auto redis = std::make_shared<store::RedisShared>();
+    redis->options = std::move(redis_at);
+    redis->fail_closed = settings.redis_fail_closed;
+    log_event(LogLevel::kInfo, "redis configured",
+              {{"host", json_string(redis->options.host)},
+               {"port", std::to_string(redis->options.port)},
+               {"fail_closed", redis->fail_closed ? "true" : "false"}});
+    state.set_redis(std::move(redis));
+  }
 
   error_code ec;
-  auto address = asio::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
+  auto address =
+      asio::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
   if (ec) {
     log_event(LogLevel::kError, "invalid listen address", {{"address", json_string(options.host)}});
     return 2;
@@ -113,7 +125,8 @@ int run_server(std::shared_ptr<DeploymentStates> states,
   // readiness 503 (and 503 for work) instead of a refused connection, so
   // probes and load balancers see the drain rather than a crash.
   const auto deadline =
-      Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.drain_grace_seconds * 1000));
+      Clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(options.drain_grace_seconds * 1000));
   while (state.metrics().in_flight().load() > 0 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
