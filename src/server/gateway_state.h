@@ -11,6 +11,7 @@
 #include "routing/selector.h"
 #include "server/auth.h"
 #include "store/redis_shared.h"
+#include "store/response_cache.h"
 #include "store/store_service.h"
 #include "telemetry/log.h"
 #include "telemetry/metrics.h"
@@ -59,6 +60,9 @@ class GatewayState {
   // each worker holds its own connection. Set before the workers start.
   store::RedisShared* redis() const { return redis_.get(); }
   void set_redis(std::shared_ptr<store::RedisShared> redis) { redis_ = std::move(redis); }
+  // Response cache when litellm_settings.cache is on; null otherwise.
+  store::ResponseCache* cache() const { return cache_.get(); }
+  void set_cache(std::shared_ptr<store::ResponseCache> cache) { cache_ = std::move(cache); }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   void start_draining() { draining_.store(true); }
 
@@ -70,6 +74,7 @@ class GatewayState {
   AccessLog access_log_;
   std::shared_ptr<store::StoreService> store_;
   std::shared_ptr<store::RedisShared> redis_;
+  std::shared_ptr<store::ResponseCache> cache_;
   std::atomic<bool> draining_{false};
 };
 

@@ -320,7 +320,9 @@ void settle_inference(Worker& worker, const Snapshot& snapshot, RequestContext& 
   if (store == nullptr || !ctx.admitted) return;
   ctx.admitted = false;
   double cost = 0;
-  if (ctx.status >= 200 && ctx.status < 300) {
+  if (ctx.cache_hit) {
+    cost = 0;  // answered from the response cache: nothing was spent upstream
+  } else if (ctx.status >= 200 && ctx.status < 300) {
     if (ctx.usage.known()) {
       cost = request_cost(find_deployment(snapshot, ctx.model_group, ctx.deployment_id), ctx.usage);
     } else {
@@ -329,7 +331,7 @@ void settle_inference(Worker& worker, const Snapshot& snapshot, RequestContext& 
       cost = ctx.cost_estimate;
     }
   }
-  if (ctx.key && ctx.key->tpm_limit && ctx.usage.total_tokens > 0) {
+  if (ctx.key && ctx.key->tpm_limit && ctx.usage.total_tokens > 0 && !ctx.cache_hit) {
     count_tokens(worker, *store, ctx.key_token, ctx.usage.total_tokens);
   }
   if (ctx.caller == RequestContext::Caller::kVirtualKey && ctx.key && ctx.key->max_budget) {

@@ -10,6 +10,7 @@
 #include "server/client_connection.h"
 #include "server/client_dialect.h"
 #include "store/records.h"
+#include "store/response_cache.h"
 #include "store/store_service.h"
 
 namespace switchyard {
@@ -52,6 +53,14 @@ struct RequestContext {
   bool admitted = false;  // passed the key gate: a spend row is due
   // Headers added to the answer (or refusal): x-ratelimit-*, cache headers.
   HeaderList extra_headers;
+  // Response cache (litellm_settings.cache): the key, whether this answer
+  // came from the cache, and what to store once the answer is complete.
+  std::string cache_key;
+  bool cache_hit = false;
+  bool cache_store = false;
+  int64_t cache_ttl_seconds = 0;
+  std::string cache_body;                                 // non-stream answer
+  std::unique_ptr<store::StreamRecorder> cache_recorder;  // stream answer
 
   // Set when the response head is built (see response_headers()).
   mutable std::optional<double> overhead_at_head_ms;

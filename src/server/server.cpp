@@ -71,6 +71,26 @@ int run_server(std::shared_ptr<DeploymentStates> states,
                {"fail_closed", redis->fail_closed ? "true" : "false"}});
     state.set_redis(std::move(redis));
   }
+  const Config& cfg = *snapshot->config;
+  if (cfg.litellm_settings.cache || cfg.router_settings.cache_responses) {
+    const auto& params = cfg.litellm_settings.cache_params;
+    auto cache = std::make_shared<store::ResponseCache>();
+    cache->redis = params.type == "redis" && state.redis() != nullptr;
+    if (params.type == "redis" && state.redis() == nullptr) {
+      log_event(LogLevel::kWarning,
+                "cache_params.type is redis but no Redis host is configured; caching in process");
+    }
+    cache->name_space = params.namespace_;
+    if (params.ttl && *params.ttl >= 1) {
+      cache->default_ttl = std::chrono::seconds(static_cast<int64_t>(*params.ttl));
+    }
+    cache->per_key = settings.cache_scope == "key";
+    log_event(LogLevel::kInfo, "response cache on",
+              {{"type", json_string(cache->redis ? "redis" : "local")},
+               {"ttl_seconds", std::to_string(cache->default_ttl.count())},
+               {"scope", json_string(settings.cache_scope)}});
+    state.set_cache(std::move(cache));
+  }
 
   error_code ec;
   auto address =

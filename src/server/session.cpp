@@ -249,6 +249,8 @@ Result<InboundRequest> anthropic_request(const http::request<http::string_body>&
 std::string metrics_text(GatewayState& state) {
   std::string text = state.metrics().render_prometheus();
   if (auto* store = state.store()) store->render_metrics(text);
+  if (auto* redis = state.redis()) redis->render_metrics(text);
+  if (auto* cache = state.cache()) cache->render_metrics(text);
   if (const LearnedRouting* learned = state.learned_routing()) text += learned->render_prometheus();
   return text;
 }
