@@ -18,6 +18,7 @@ packages=(
   libjemalloc-dev                                               # allocator for the gateway binary
   libpq-dev                                                     # PostgreSQL key/spend store
   postgresql-15                                                 # real PostgreSQL for the store tests (initdb/pg_ctl)
+  redis-server                                                  # real Redis 7 for the rate-limit/cache tests
   nodejs npm                                                    # integration tests with the official SDKs
   curl openssl                                                  # openssl CLI: TLS test certificates
 )

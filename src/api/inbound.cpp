@@ -95,6 +95,9 @@ Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object b
       req.include_usage = usage->get_bool();
     }
   }
+  if (auto* cache = req.body.if_contains("cache"); cache && cache->is_object()) {
+    req.cache_control = cache->get_object();
+  }
   if (auto* mock = req.body.if_contains("mock_response"); mock && mock->is_string()) {
     req.mock_response = std::string(mock->get_string());
   }

@@ -23,6 +23,8 @@ struct InboundRequest {
   bool include_usage = false;
   std::optional<std::string> mock_response;  // LiteLLM per-request mock
   std::optional<int64_t> num_retries;        // LiteLLM per-request override
+  // LiteLLM per-request cache controls: {"no-cache", "no-store", "ttl"}.
+  std::optional<boost::json::object> cache_control;
   // LiteLLM per-request `timeout` / `stream_timeout` (seconds in the body):
   // they replace the deployment's limits for this request.
   std::optional<std::chrono::milliseconds> timeout;

@@ -176,6 +176,13 @@ struct ServerSettings {
   // read again: the bound on how late a change made on another replica
   // (block, delete, new budget) takes effect here.
   double key_cache_ttl_seconds = 2;
+  // What a request meets when Redis (shared rate-limit counters) cannot be
+  // reached: false (default) = fail open, per-replica counters apply;
+  // true = 503 until Redis is back.
+  bool redis_fail_closed = false;
+  // Whether cached answers are shared by every caller (LiteLLM's behaviour,
+  // the default) or kept per virtual key ("key").
+  std::string cache_scope = "shared";
 };
 
 struct Config {

@@ -522,10 +522,11 @@ void read_server_settings(Reader& r, const YAML::Node& node, ServerSettings& s) 
     r.error(path, "expected a mapping");
     return;
   }
-  r.check_keys(node, path,
-               {"host", "port", "worker_threads", "drain_grace_seconds",
-                "upstream_connect_timeout", "default_timeout", "client_idle_timeout",
-                "max_upstream_idle_per_host", "access_log", "data_dir", "key_cache_ttl_seconds"});
+  r.check_keys(
+      node, path,
+      {"host", "port", "worker_threads", "drain_grace_seconds", "upstream_connect_timeout",
+       "default_timeout", "client_idle_timeout", "max_upstream_idle_per_host", "access_log",
+       "data_dir", "key_cache_ttl_seconds", "redis_fail_closed", "cache_scope"});
   r.read_string(node, path, "host", s.host);
   r.read_integer(node, path, "port", s.port);
   if (s.port > 65535) r.error(path + ".port", "expected a TCP port 0-65535");
@@ -540,6 +541,11 @@ void read_server_settings(Reader& r, const YAML::Node& node, ServerSettings& s) 
   r.read_number(node, path, "key_cache_ttl_seconds", s.key_cache_ttl_seconds);
   if (s.key_cache_ttl_seconds < 0 || s.key_cache_ttl_seconds > 300) {
     r.error(path + ".key_cache_ttl_seconds", "expected 0-300 seconds");
+  }
+  r.read_bool(node, path, "redis_fail_closed", s.redis_fail_closed);
+  r.read_string(node, path, "cache_scope", s.cache_scope);
+  if (s.cache_scope != "shared" && s.cache_scope != "key") {
+    r.error(path + ".cache_scope", "expected 'shared' or 'key', got '" + s.cache_scope + "'");
   }
 }
 

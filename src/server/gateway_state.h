@@ -10,6 +10,8 @@
 #include "routing/model_registry.h"
 #include "routing/selector.h"
 #include "server/auth.h"
+#include "store/redis_shared.h"
+#include "store/response_cache.h"
 #include "store/store_service.h"
 #include "telemetry/log.h"
 #include "telemetry/metrics.h"
@@ -54,6 +56,13 @@ class GatewayState {
   // (open mode without a database). Set before the workers start.
   store::StoreService* store() const { return store_.get(); }
   void set_store(std::shared_ptr<store::StoreService> store) { store_ = std::move(store); }
+  // Redis settings and metrics when Redis is configured (null otherwise);
+  // each worker holds its own connection. Set before the workers start.
+  store::RedisShared* redis() const { return redis_.get(); }
+  void set_redis(std::shared_ptr<store::RedisShared> redis) { redis_ = std::move(redis); }
+  // Response cache when litellm_settings.cache is on; null otherwise.
+  store::ResponseCache* cache() const { return cache_.get(); }
+  void set_cache(std::shared_ptr<store::ResponseCache> cache) { cache_ = std::move(cache); }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   void start_draining() { draining_.store(true); }
 
@@ -64,6 +73,8 @@ class GatewayState {
   Metrics metrics_;
   AccessLog access_log_;
   std::shared_ptr<store::StoreService> store_;
+  std::shared_ptr<store::RedisShared> redis_;
+  std::shared_ptr<store::ResponseCache> cache_;
   std::atomic<bool> draining_{false};
 };
 

@@ -67,19 +67,127 @@ std::string counter_key(const char* kind, const std::string& token) {
   return std::string(kind) + ":" + token;
 }
 
-// Per-key RPM/TPM over fixed one-minute windows.
-std::optional<Error> check_rate_limits(store::StoreService& store, const store::KeyRecord& key) {
-  const int64_t now = unix_seconds();
-  const int64_t window = now - now % 60;
-  if (key.tpm_limit) {
-    const int64_t used = store.counters().get(counter_key("tpm", key.token), window);
-    if (used >= *key.tpm_limit) return rate_error("tokens", *key.tpm_limit, window + 60 - now);
-  }
+Error redis_down_error() {
+  Error e = Error::make(ErrorKind::kUnavailable,
+                        "The rate-limit store (Redis) is unreachable; retry shortly.",
+                        "rate_limit_store_unavailable");
+  e.retry_after = "1";
+  return e;
+}
+
+// This window's counters for a key: requests (after counting this one) and
+// tokens used so far.
+struct WindowUsage {
+  int64_t requests = 0;
+  int64_t tokens = 0;
+};
+
+// Redis ops for a key's check: count the request, read the tokens.
+std::vector<store::CounterOp> key_counter_ops(const store::KeyRecord& key, const std::string& token,
+                                              int64_t window) {
+  std::vector<store::CounterOp> ops;
+  if (key.rpm_limit) ops.push_back({store::window_key(counter_key("rpm", token), window), 1});
+  if (key.tpm_limit) ops.push_back({store::window_key(counter_key("tpm", token), window), 0});
+  return ops;
+}
+
+WindowUsage usage_from_totals(const store::KeyRecord& key, const std::vector<int64_t>& totals) {
+  WindowUsage usage;
+  size_t at = 0;
+  if (key.rpm_limit && at < totals.size()) usage.requests = totals[at++];
+  if (key.tpm_limit && at < totals.size()) usage.tokens = totals[at++];
+  return usage;
+}
+
+WindowUsage local_usage(store::StoreService& store, const store::KeyRecord& key,
+                        const std::string& token, int64_t window) {
+  WindowUsage usage;
+  if (key.rpm_limit) usage.requests = store.counters().add(counter_key("rpm", token), window, 1);
+  if (key.tpm_limit) usage.tokens = store.counters().get(counter_key("tpm", token), window);
+  return usage;
+}
+
+// OpenAI's (and LiteLLM's) x-ratelimit-* headers for the key's limits.
+void add_rate_headers(const store::KeyRecord& key, const WindowUsage& usage, HeaderList& out) {
   if (key.rpm_limit) {
-    const int64_t count = store.counters().add(counter_key("rpm", key.token), window, 1);
-    if (count > *key.rpm_limit) return rate_error("requests", *key.rpm_limit, window + 60 - now);
+    out.emplace_back("x-ratelimit-limit-requests", std::to_string(*key.rpm_limit));
+    out.emplace_back("x-ratelimit-remaining-requests",
+                     std::to_string(std::max<int64_t>(0, *key.rpm_limit - usage.requests)));
+  }
+  if (key.tpm_limit) {
+    out.emplace_back("x-ratelimit-limit-tokens", std::to_string(*key.tpm_limit));
+    out.emplace_back("x-ratelimit-remaining-tokens",
+                     std::to_string(std::max<int64_t>(0, *key.tpm_limit - usage.tokens)));
+  }
+}
+
+std::optional<Error> judge_usage(const store::KeyRecord& key, const WindowUsage& usage, int64_t now,
+                                 int64_t window) {
+  if (key.tpm_limit && usage.tokens >= *key.tpm_limit) {
+    return rate_error("tokens", *key.tpm_limit, window + 60 - now);
+  }
+  if (key.rpm_limit && usage.requests > *key.rpm_limit) {
+    return rate_error("requests", *key.rpm_limit, window + 60 - now);
   }
   return std::nullopt;
+}
+
+// Per-key RPM/TPM over fixed one-minute windows: in Redis when configured
+// (shared by every replica, one pipelined round trip), else in process.
+// Redis unreachable: this replica's counters (fail open), or 503 when
+// switchyard_settings.redis_fail_closed is set.
+awaitable<std::optional<Error>> check_rate_limits(Worker& worker, store::StoreService& store,
+                                                  const store::KeyRecord& key,
+                                                  RequestContext& ctx) {
+  if (!key.rpm_limit && !key.tpm_limit) co_return std::nullopt;
+  const int64_t now = unix_seconds();
+  const int64_t window = now - now % 60;
+  WindowUsage usage;
+  bool counted = false;
+  if (worker.redis) {
+    auto totals = co_await store::redis_window_counters(
+        *worker.redis, key_counter_ops(key, ctx.key_token, window));
+    if (totals) {
+      usage = usage_from_totals(key, *totals);
+      counted = true;
+    } else if (worker.state.redis()->fail_closed) {
+      worker.state.redis()->rate_limit_fail_closed.fetch_add(1, std::memory_order_relaxed);
+      co_return redis_down_error();
+    } else {
+      worker.state.redis()->rate_limit_fail_open.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (!counted) usage = local_usage(store, key, ctx.key_token, window);
+  add_rate_headers(key, usage, ctx.extra_headers);
+  co_return judge_usage(key, usage, now, window);
+}
+
+// Adds a finished request's tokens to the key's TPM window in Redis; the
+// local counter takes them when Redis cannot.
+awaitable<void> add_tokens_shared(store::RedisClient& client, store::RedisShared& shared,
+                                  store::StoreService& store, std::vector<store::CounterOp> ops,
+                                  std::string local_key, int64_t window, int64_t tokens) {
+  auto done = co_await store::redis_window_counters(client, std::move(ops));
+  if (!done) {
+    shared.rate_limit_fail_open.fetch_add(1, std::memory_order_relaxed);
+    store.counters().add(local_key, window, tokens);
+  }
+}
+
+void count_tokens(Worker& worker, store::StoreService& store, const std::string& token,
+                  int64_t tokens) {
+  const int64_t now = unix_seconds();
+  const int64_t window = now - now % 60;
+  const std::string local_key = counter_key("tpm", token);
+  if (!worker.redis) {
+    store.counters().add(local_key, window, tokens);
+    return;
+  }
+  std::vector<store::CounterOp> ops{{store::window_key(local_key, window), tokens}};
+  asio::co_spawn(worker.io,
+                 add_tokens_shared(*worker.redis, *worker.state.redis(), store, std::move(ops),
+                                   local_key, window, tokens),
+                 asio::detached);
 }
 
 const DeploymentRuntime* find_deployment(const Snapshot& snapshot, const std::string& group,
@@ -197,7 +305,7 @@ awaitable<std::optional<Error>> admit_inference(Worker& worker, const Snapshot& 
   if (!key.allows_model(request.model) && !key.allows_model(group.name)) {
     co_return model_denied_error(request.model, key);
   }
-  if (auto limited = check_rate_limits(*store, key)) co_return limited;
+  if (auto limited = co_await check_rate_limits(worker, *store, key, ctx)) co_return limited;
   if (key.max_budget) {
     ctx.cost_estimate = estimate_cost(request, group);
     ctx.reservation = co_await store->reserve(key, ctx.cost_estimate);
@@ -212,7 +320,9 @@ void settle_inference(Worker& worker, const Snapshot& snapshot, RequestContext& 
   if (store == nullptr || !ctx.admitted) return;
   ctx.admitted = false;
   double cost = 0;
-  if (ctx.status >= 200 && ctx.status < 300) {
+  if (ctx.cache_hit) {
+    cost = 0;  // answered from the response cache: nothing was spent upstream
+  } else if (ctx.status >= 200 && ctx.status < 300) {
     if (ctx.usage.known()) {
       cost = request_cost(find_deployment(snapshot, ctx.model_group, ctx.deployment_id), ctx.usage);
     } else {
@@ -221,10 +331,8 @@ void settle_inference(Worker& worker, const Snapshot& snapshot, RequestContext& 
       cost = ctx.cost_estimate;
     }
   }
-  if (ctx.key && ctx.key->tpm_limit && ctx.usage.total_tokens > 0) {
-    const int64_t now = unix_seconds();
-    store->counters().add(counter_key("tpm", ctx.key_token), now - now % 60,
-                          ctx.usage.total_tokens);
+  if (ctx.key && ctx.key->tpm_limit && ctx.usage.total_tokens > 0 && !ctx.cache_hit) {
+    count_tokens(worker, *store, ctx.key_token, ctx.usage.total_tokens);
   }
   if (ctx.caller == RequestContext::Caller::kVirtualKey && ctx.key && ctx.key->max_budget) {
     store->settle(ctx.reservation, spend_row(ctx, cost));

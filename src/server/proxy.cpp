@@ -40,6 +40,7 @@ HeaderList proxied_headers(const RequestContext& ctx) {
     if (!ctx.router_model.empty())
       headers.emplace_back("x-switchyard-router-model", ctx.router_model);
   }
+  headers.insert(headers.end(), ctx.extra_headers.begin(), ctx.extra_headers.end());
   return headers;
 }
 
@@ -47,6 +48,7 @@ HeaderList proxied_headers(const RequestContext& ctx) {
 
 awaitable<bool> deliver_body(ClientConnection& client, RequestContext& ctx,
                              const std::string& openai_body, bool keep_alive) {
+  if (ctx.cache_store && ctx.status == 200) ctx.cache_body = openai_body;
   if (!ctx.anthropic_client) {
     co_return co_await client.send(ctx.status, kJsonContentType, openai_body, proxied_headers(ctx),
                                    keep_alive);
@@ -69,6 +71,7 @@ awaitable<bool> begin_answer_stream(ClientConnection& client, RequestContext& ct
 
 awaitable<bool> deliver_stream_bytes(ClientConnection& client, RequestContext& ctx,
                                      std::string_view openai_sse) {
+  if (ctx.cache_recorder) ctx.cache_recorder->feed(openai_sse);
   if (!ctx.anthropic_client) co_return co_await client.stream_chunk(openai_sse);
   std::string out;
   ctx.anthropic_client->stream(openai_sse, out);
@@ -697,6 +700,137 @@ awaitable<bool> plan_learned_route(Worker& worker, const Snapshot& snapshot,
   co_return true;
 }
 
+// --- response cache ------------------------------------------------------------
+
+std::vector<store::RedisClient::Command> get_command(std::string key) {
+  return {{"GET", std::move(key)}};
+}
+std::vector<store::RedisClient::Command> set_command(std::string key, std::string value,
+                                                     int64_t ttl_seconds) {
+  return {{"SET", std::move(key), std::move(value), "EX", std::to_string(ttl_seconds)}};
+}
+
+// Plain function: GCC 12 and ?: inside coroutines (docs/development.md).
+std::string request_cache_key(const store::ResponseCache& cache, const InboundRequest& request,
+                              const RequestContext& ctx) {
+  std::string_view scope;
+  if (cache.per_key) scope = ctx.key_token;
+  return store::cache_key(cache.name_space, request.route, ctx.model_group, scope, request.body,
+                          request.mock_response);
+}
+
+struct CacheLookup {
+  std::optional<std::string> body;
+  bool bypassed = false;  // Redis unreachable
+};
+
+awaitable<CacheLookup> cache_lookup(Worker& worker, store::ResponseCache& cache,
+                                    const std::string& key) {
+  CacheLookup found;
+  if (!cache.redis || !worker.redis) {
+    found.body = cache.local.get(key, Clock::now());
+    co_return found;
+  }
+  auto replies = co_await worker.redis->exec(get_command(store::redis_cache_key(cache, key)));
+  if (!replies || (*replies)[0].is_error()) {
+    found.bypassed = true;
+    co_return found;
+  }
+  if (!(*replies)[0].is_nil()) found.body = std::move((*replies)[0].str);
+  co_return found;
+}
+
+awaitable<void> redis_cache_store(store::RedisClient& client, store::ResponseCache& cache,
+                                  std::string key, std::string body, int64_t ttl_seconds) {
+  auto replies = co_await client.exec(set_command(std::move(key), std::move(body), ttl_seconds));
+  if (!replies || (*replies)[0].is_error()) {
+    cache.stats.store_failures.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    cache.stats.stores.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// After the answer: store it when it was a complete success (never an
+// error, a broken stream, or an answer the client did not wait for).
+void cache_store_answer(Worker& worker, store::ResponseCache& cache, RequestContext& ctx) {
+  if (!ctx.cache_store || ctx.status != 200 || ctx.client_gone || !ctx.error_code.empty()) return;
+  std::string body;
+  if (ctx.cache_recorder) {
+    auto complete = ctx.cache_recorder->complete();
+    if (!complete) return;
+    body = std::move(*complete);
+  } else {
+    body = std::move(ctx.cache_body);
+  }
+  if (body.empty()) return;
+  if (!cache.redis || !worker.redis) {
+    cache.local.set(ctx.cache_key, std::move(body),
+                    Clock::now() + std::chrono::seconds(ctx.cache_ttl_seconds));
+    cache.stats.stores.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  asio::co_spawn(
+      worker.io,
+      redis_cache_store(*worker.redis, cache, store::redis_cache_key(cache, ctx.cache_key),
+                        std::move(body), ctx.cache_ttl_seconds),
+      asio::detached);
+}
+
+void mark_cache_hit(RequestContext& ctx, const std::string& body) {
+  ctx.cache_hit = true;
+  ctx.status = 200;
+  ctx.extra_headers.emplace_back("x-litellm-cache-key", ctx.cache_key);
+  ctx.extra_headers.emplace_back("x-litellm-cache-hit", "true");
+  boost::json::error_code ec;
+  auto parsed = boost::json::parse(body, ec);
+  if (!ec && parsed.is_object()) ctx.usage = usage_from(parsed.get_object());
+}
+
+// Serves a stored answer: as JSON, or replayed as a stream.
+awaitable<void> serve_cached(ClientConnection& client, RequestContext& ctx,
+                             const InboundRequest& request, const std::string& body,
+                             bool keep_alive) {
+  if (!request.stream) {
+    co_await deliver_body(client, ctx, body, keep_alive);
+    co_return;
+  }
+  if (!co_await begin_answer_stream(client, ctx, keep_alive)) co_return;
+  for (const auto& event : store::replay_as_sse(body, request.include_usage)) {
+    if (!co_await deliver_stream_bytes(client, ctx, event)) co_return;
+  }
+  co_await end_answer_stream(client, ctx);
+}
+
+// Looks the request up in the cache. True: answered from it.
+awaitable<bool> answer_from_cache(Worker& worker, store::ResponseCache& cache,
+                                  const InboundRequest& request, ClientConnection& client,
+                                  RequestContext& ctx, bool keep_alive) {
+  const store::CacheControls controls = store::cache_controls(request.cache_control);
+  ctx.cache_key = request_cache_key(cache, request, ctx);
+  if (!controls.no_cache) {
+    CacheLookup found = co_await cache_lookup(worker, cache, ctx.cache_key);
+    if (found.body) {
+      cache.stats.hits.fetch_add(1, std::memory_order_relaxed);
+      mark_cache_hit(ctx, *found.body);
+      ctx.proxied = true;
+      co_await serve_cached(client, ctx, request, *found.body, keep_alive);
+      co_return true;
+    }
+    if (found.bypassed) {
+      cache.stats.bypassed.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      cache.stats.misses.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  ctx.extra_headers.emplace_back("x-litellm-cache-hit", "false");
+  ctx.cache_store = !controls.no_store;
+  ctx.cache_ttl_seconds = controls.ttl_seconds.value_or(cache.default_ttl.count());
+  if (ctx.cache_store && request.stream) {
+    ctx.cache_recorder = std::make_unique<store::StreamRecorder>();
+  }
+  co_return false;
+}
+
 }  // namespace
 
 awaitable<void> send_error(ClientConnection& client, RequestContext& ctx, const Error& error,
@@ -704,6 +838,8 @@ awaitable<void> send_error(ClientConnection& client, RequestContext& ctx, const 
   ctx.status = http_status(error);
   if (ctx.error_code.empty()) ctx.error_code = error.code.value_or(error_type(error));
   HeaderList headers = ctx.proxied ? proxied_headers(ctx) : ctx.response_headers();
+  if (!ctx.proxied)
+    headers.insert(headers.end(), ctx.extra_headers.begin(), ctx.extra_headers.end());
   if (!error.retry_after.empty()) headers.emplace_back("retry-after", error.retry_after);
   if (ctx.anthropic_client) {
     auto [status, body] = ctx.anthropic_client->error(error);
@@ -763,6 +899,16 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
     co_await send_error(client, ctx, *refused, keep_alive);
     co_return;
   }
+  store::ResponseCache* cache = worker.state.cache();
+  if (cache != nullptr) {
+    // Plain if (no co_await inside && or ?:, GCC 12).
+    const bool hit = co_await answer_from_cache(worker, *cache, request, client, ctx, keep_alive);
+    if (hit) {
+      ctx.finished = true;
+      settle_inference(worker, snapshot, ctx);  // no cost, but a spend row
+      co_return;
+    }
+  }
   ctx.proxied = true;
 
   // Race the answer against the client hanging up; whichever ends first
@@ -774,6 +920,7 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
     ctx.status = 499;  // nginx's "client closed request"
     ctx.error_code = "client_closed_request";
   }
+  if (cache != nullptr) cache_store_answer(worker, *cache, ctx);
   settle_inference(worker, snapshot, ctx);  // spend row, budget settlement (queued, no I/O)
 }
 

@@ -10,6 +10,7 @@
 #include "server/client_connection.h"
 #include "server/client_dialect.h"
 #include "store/records.h"
+#include "store/response_cache.h"
 #include "store/store_service.h"
 
 namespace switchyard {
@@ -43,13 +44,23 @@ struct RequestContext {
   std::unique_ptr<AnthropicClientEncoder> anthropic_client;
   // Who is calling (src/server/key_auth.h): set by the edge check.
   enum class Caller { kOpen, kMaster, kVirtualKey } caller = Caller::kOpen;
-  std::string key_token;  // SHA-256 hex of the presented key; "" in open mode
+  std::string key_token;                        // SHA-256 hex of the presented key; "" in open mode
   std::shared_ptr<const store::KeyRecord> key;  // virtual keys only
   // Budget reservation made before the upstream call, settled after it.
   store::Reservation reservation;
   double cost_estimate = 0;
   std::string requested_model;
   bool admitted = false;  // passed the key gate: a spend row is due
+  // Headers added to the answer (or refusal): x-ratelimit-*, cache headers.
+  HeaderList extra_headers;
+  // Response cache (litellm_settings.cache): the key, whether this answer
+  // came from the cache, and what to store once the answer is complete.
+  std::string cache_key;
+  bool cache_hit = false;
+  bool cache_store = false;
+  int64_t cache_ttl_seconds = 0;
+  std::string cache_body;                                 // non-stream answer
+  std::unique_ptr<store::StreamRecorder> cache_recorder;  // stream answer
 
   // Set when the response head is built (see response_headers()).
   mutable std::optional<double> overhead_at_head_ms;

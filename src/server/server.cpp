@@ -60,9 +60,41 @@ int run_server(std::shared_ptr<DeploymentStates> states,
                      options.learned_routing);
   const ServerSettings& settings = snapshot->config->server;
   state.set_store(options.store);
+  if (auto redis_at = store::redis_options(*snapshot->config, process_env());
+      redis_at.configured()) {
+    auto redis = std::make_shared<store::RedisShared>();
+    redis->options = std::move(redis_at);
+    redis->fail_closed = settings.redis_fail_closed;
+    log_event(LogLevel::kInfo, "redis configured",
+              {{"host", json_string(redis->options.host)},
+               {"port", std::to_string(redis->options.port)},
+               {"fail_closed", redis->fail_closed ? "true" : "false"}});
+    state.set_redis(std::move(redis));
+  }
+  const Config& cfg = *snapshot->config;
+  if (cfg.litellm_settings.cache || cfg.router_settings.cache_responses) {
+    const auto& params = cfg.litellm_settings.cache_params;
+    auto cache = std::make_shared<store::ResponseCache>();
+    cache->redis = params.type == "redis" && state.redis() != nullptr;
+    if (params.type == "redis" && state.redis() == nullptr) {
+      log_event(LogLevel::kWarning,
+                "cache_params.type is redis but no Redis host is configured; caching in process");
+    }
+    cache->name_space = params.namespace_;
+    if (params.ttl && *params.ttl >= 1) {
+      cache->default_ttl = std::chrono::seconds(static_cast<int64_t>(*params.ttl));
+    }
+    cache->per_key = settings.cache_scope == "key";
+    log_event(LogLevel::kInfo, "response cache on",
+              {{"type", json_string(cache->redis ? "redis" : "local")},
+               {"ttl_seconds", std::to_string(cache->default_ttl.count())},
+               {"scope", json_string(settings.cache_scope)}});
+    state.set_cache(std::move(cache));
+  }
 
   error_code ec;
-  auto address = asio::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
+  auto address =
+      asio::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
   if (ec) {
     log_event(LogLevel::kError, "invalid listen address", {{"address", json_string(options.host)}});
     return 2;
@@ -113,7 +145,8 @@ int run_server(std::shared_ptr<DeploymentStates> states,
   // readiness 503 (and 503 for work) instead of a refused connection, so
   // probes and load balancers see the drain rather than a crash.
   const auto deadline =
-      Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.drain_grace_seconds * 1000));
+      Clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(options.drain_grace_seconds * 1000));
   while (state.metrics().in_flight().load() > 0 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -116,6 +116,13 @@ struct DbHealth {
   bool checked = false;
   bool ok = true;
   std::string problem;
+  // Redis PING (when configured). Down only fails readiness when requests
+  // would be refused for it (redis_fail_closed); failing open, the replica
+  // still serves, and taking every replica out because the shared Redis
+  // died would turn a degraded service into an outage.
+  bool redis_checked = false;
+  bool redis_ok = true;
+  bool redis_required = false;
 };
 
 std::pair<bool, std::string> readiness(const GatewayState& state, const Snapshot& snapshot,
@@ -123,6 +130,7 @@ std::pair<bool, std::string> readiness(const GatewayState& state, const Snapshot
   if (state.draining()) return {false, "draining"};
   if (snapshot.registry->usable_deployments() == 0) return {false, "no usable deployment"};
   if (!db.ok) return {false, db.problem};
+  if (!db.redis_ok && db.redis_required) return {false, "redis unreachable"};
   return {true, "ok"};
 }
 
@@ -136,12 +144,26 @@ std::pair<bool, std::string> readiness_report(const GatewayState& state, const S
                            {"deployments", snapshot.registry->usable_deployments()},
                            {"version", SWITCHYARD_VERSION}};
   if (db.checked) body["db"] = db.ok ? "connected" : "disconnected";
+  if (db.redis_checked) body["redis"] = db.redis_ok ? "connected" : "disconnected";
   return {ready, boost::json::serialize(body)};
 }
 
+std::vector<store::RedisClient::Command> ping_command() { return {{"PING"}}; }
+
+// PING on this worker's connection, 2 s timeout.
+awaitable<void> check_redis(Worker& worker, DbHealth& health) {
+  if (!worker.redis) co_return;
+  health.redis_checked = true;
+  health.redis_required = worker.state.redis()->fail_closed;
+  auto pong = co_await worker.redis->exec(ping_command(), std::chrono::seconds(2));
+  health.redis_ok = pong.ok() && !(*pong)[0].is_error();
+}
+
 // SELECT 1 with a 2 s timeout, plus the schema version check from startup.
-awaitable<DbHealth> check_db(GatewayState& state) {
+awaitable<DbHealth> check_db(Worker& worker) {
+  GatewayState& state = worker.state;
   DbHealth health;
+  co_await check_redis(worker, health);
   store::StoreService* store = state.store();
   if (store == nullptr) co_return health;
   health.checked = true;
@@ -215,6 +237,8 @@ Result<InboundRequest> anthropic_request(const http::request<http::string_body>&
 std::string metrics_text(GatewayState& state) {
   std::string text = state.metrics().render_prometheus();
   if (auto* store = state.store()) store->render_metrics(text);
+  if (auto* redis = state.redis()) redis->render_metrics(text);
+  if (auto* cache = state.cache()) cache->render_metrics(text);
   if (const LearnedRouting* learned = state.learned_routing()) text += learned->render_prometheus();
   return text;
 }
@@ -269,7 +293,7 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
       co_return;
     case RouteId::kReady:
     case RouteId::kReadiness: {
-      DbHealth db = co_await check_db(worker.state);
+      DbHealth db = co_await check_db(worker);
       auto [ready, body] = readiness_report(worker.state, snapshot, db);
       co_await send_json(client, ctx, ready ? 200 : 503, body, keep_alive);
       co_return;
@@ -438,6 +462,9 @@ Worker::Worker(size_t worker_index, GatewayState& gateway_state, const ServerSet
       io, *tls,
       std::chrono::milliseconds(static_cast<int64_t>(settings.upstream_connect_timeout * 1000)),
       static_cast<size_t>(settings.max_upstream_idle_per_host));
+  if (store::RedisShared* shared = gateway_state.redis()) {
+    redis = std::make_unique<store::RedisClient>(io.get_executor(), shared->options, shared->stats);
+  }
 }
 
 awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {

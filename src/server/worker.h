@@ -19,6 +19,8 @@ struct Worker {
   asio::io_context io{1};
   std::unique_ptr<ssl::context> tls;
   std::unique_ptr<ConnectionPool> pool;
+  // This worker's Redis connection; null when no Redis is configured.
+  std::unique_ptr<store::RedisClient> redis;
   MetricsShard& metrics;
   std::optional<tcp::acceptor> acceptor;
   std::chrono::milliseconds client_idle_timeout;
