@@ -36,18 +36,30 @@ struct RouteInput {
 };
 
 // Per-thread working memory, grown on first use and reused afterwards so
-// steady-state featurization allocates nothing. The two hash-space-sized
-// arrays are kept all-zero between calls (only touched entries are reset).
+// steady-state featurization allocates nothing.
+//
+// Distinct buckets are counted in a small open-addressing table sized to the
+// call (a power of two >= 1.5x its n-grams, 4,096 slots for a 2 KB prompt), not
+// in hash-space-sized arrays: a 2^16-bucket count table plus totals is 384 KB,
+// which does not stay in a 512 KB L2 next to the IDF and the model, and every
+// n-gram then paid an L2/L3 miss. The table is kept all-empty between calls
+// (only the used slots are reset).
 struct FeatureScratch {
   std::string text;                  // normalised prompt (+ 8 zero bytes of padding)
+  uint32_t words = 0;                // words in `text`; the vectors below may be longer
   std::vector<uint32_t> word_start;  // word boundaries in `text`
   std::vector<uint32_t> word_end;
   std::vector<uint64_t> word_hash;  // word_hash() of each word
-  std::vector<uint16_t> counts;     // per bucket: n-gram count in the current block
-  std::vector<float> totals;        // per bucket: weight accumulated over blocks
-  std::vector<uint32_t> block_touched;
-  std::vector<uint32_t> touched;
-  uint64_t byte_classes = 0;  // packed newline/digit/code counts of the raw text
+  std::vector<uint32_t> items;      // the current block's buckets, with repeats
+  std::vector<uint32_t> table;      // entry + 1 per slot, or 0 when free
+  // Per distinct bucket of the call, in first-seen order:
+  std::vector<uint32_t> bucket;
+  std::vector<uint32_t> slot;           // its position in `table`
+  std::vector<uint32_t> count;          // n-gram count in the current block
+  std::vector<float> total;             // weight accumulated over blocks
+  std::vector<uint32_t> block_entries;  // entries seen in the current block
+  std::vector<float> block_value;       // their tf x idf in this block
+  uint64_t byte_classes = 0;            // packed newline/digit/code counts of the raw text
 };
 
 class Featurizer {
@@ -127,6 +139,8 @@ class HashedTfidfFeaturizer final : public Featurizer {
   template <typename Emit>
   void for_each_bucket(const FeatureBlock& block, const FeatureScratch& scratch, Emit&& emit) const;
   void normalise_text(std::string_view text, FeatureScratch& scratch) const;
+  // Upper bound on the n-grams for_each_bucket() emits over all blocks.
+  size_t max_ngrams(const FeatureScratch& scratch) const;
 
   HashedTfidfSpec spec_;
   std::vector<float> idf_;  // hash_dim() entries, or empty when !use_idf
