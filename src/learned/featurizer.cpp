@@ -84,7 +84,7 @@ HashedTfidfSpec HashedTfidfSpec::defaults() {
   HashedTfidfSpec spec;
   spec.blocks = {
       {BlockKind::kWord, 1, 2, 0, 1.0f},
-      {BlockKind::kChar, 4, 4, 1024, 1.0f},
+      {BlockKind::kChar, 4, 4, 256, 1.0f},
       {BlockKind::kTailWord, 1, 2, 512, 1.0f},
   };
   return spec;

@@ -79,11 +79,10 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
                        return x.index[a] < x.index[b];
                      });
   }
-  // Most query terms (80 % of a 2 KB prompt's) have neither postings nor a
-  // low-rank slot. Looking that up in the 512 KB postings_start array cost a
-  // cache miss plus a mispredicted branch per term, which was most of a knn
-  // decision; two bitmaps of 8 KB each answer it from L1, and the terms that
-  // do have work are gathered first, without branches, in the same order.
+  // Many query terms (most of a 2 KB prompt's at 2^16 buckets) have neither
+  // postings nor a low-rank slot. Two bitmaps of features/8 bytes answer that
+  // from L1 instead of the postings_start array, and the terms that do have
+  // work are gathered first, without branches, in the same order.
   s.posting_terms.resize(terms);
   s.common_terms.resize(terms);
   size_t n_posting = 0, n_common = 0;
