@@ -349,7 +349,7 @@ size_t HashedTfidfFeaturizer::max_ngrams(const FeatureScratch& s) const {
   const size_t words = s.words;
   size_t total = 0;
   for (const FeatureBlock& block : spec_.blocks) {
-    const auto lengths = static_cast<size_t>(block.max_n - block.min_n + 1);
+    const size_t lengths = static_cast<size_t>(block.max_n) - static_cast<size_t>(block.min_n) + 1;
     if (block.kind == BlockKind::kChar) {
       const size_t positions =
           (block.tail_bytes > 0 && n > block.tail_bytes) ? block.tail_bytes : n;
