@@ -303,6 +303,19 @@ void HashedTfidfFeaturizer::for_each_bucket(const FeatureBlock& block, const Fea
   const uint64_t first_hash =
       cut ? word_hash(std::string_view(text).substr(tail_start, s.word_end[first] - tail_start))
           : 0;
+  if (block.min_n == 1 && block.max_n == 2) {
+    // The default uni+bigrams, unrolled (same hashes, same order as below): the
+    // generic loops' variable trip counts cost more than the hashing here.
+    const uint64_t* h = s.word_hash.data();
+    for (size_t i = first; i < words; ++i) {
+      const uint64_t wi = (i == first && cut) ? first_hash : h[i];
+      emit(static_cast<uint32_t>(fmix64(ngram_step(seeds[1], wi)) & mask));
+      if (i + 1 < words) {
+        emit(static_cast<uint32_t>(fmix64(ngram_step(ngram_step(seeds[2], wi), h[i + 1])) & mask));
+      }
+    }
+    return;
+  }
   for (size_t i = first; i < words; ++i) {
     for (int len = block.min_n; len <= block.max_n && i + len <= words; ++len) {
       uint64_t g = seeds[len];
