@@ -1,5 +1,5 @@
 // Learned-routing decision latency: featurize + score one prompt, per strategy,
-// with default-sized models (2^16 hashed buckets, the default layer widths) and
+// with default-sized models (default hash bits and layer widths) and
 // a 2 KB prompt. Reports mean time from Google Benchmark plus p50/p99 per call
 // as counters (the target in docs/routing.md is p99 <= 50 us).
 //

@@ -57,9 +57,9 @@ General
   --quiet               no progress bar or summary
 Featurizer
   --featurizer NAME     hashed_tfidf (default) | embedding (rows carry "embedding": [...])
-  --hash-bits N         2^N hashed buckets, default 16
+  --hash-bits N         2^N hashed buckets, default 14
   --word-ngrams A-B     default 1-2;   --char-ngrams A-B|off  default 4-4 (n <= 7)
-  --char-tail N         character n-grams only over the last N bytes, default 1024 (0 = all)
+  --char-tail N         character n-grams only over the last N bytes, default 256 (0 = all)
   --tail-bytes N|0      words of the last N bytes as their own block, default 512 (0 = off)
   --no-idf              plain TF instead of TF-IDF
   --dense-weight X      weight of the 4 dense features (length, newlines, digits, code), 0.3
@@ -363,7 +363,7 @@ int cmd_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
     int wl = 1, wh = 2, cl = 4, ch = 4;
     bool chars = true;
     uint64_t tail = 512;
-    uint64_t char_tail = 1024;
+    uint64_t char_tail = 256;
     if (o.values.count("--word-ngrams") && !to_range(o.get("--word-ngrams"), wl, wh)) {
       o.errors.push_back("--word-ngrams must look like 1-2");
     }

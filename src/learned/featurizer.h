@@ -36,18 +36,29 @@ struct RouteInput {
 };
 
 // Per-thread working memory, grown on first use and reused afterwards so
-// steady-state featurization allocates nothing. The two hash-space-sized
-// arrays are kept all-zero between calls (only touched entries are reset).
+// steady-state featurization allocates nothing.
+//
+// Distinct buckets are counted in a small open-addressing table sized to the
+// call (a power of two >= 1.5x its n-grams) rather than in hash-space-sized
+// arrays, so the counting loop can run without data-dependent branches (see
+// featurize()). The table is kept all-empty between calls (only the used slots
+// are reset).
 struct FeatureScratch {
   std::string text;                  // normalised prompt (+ 8 zero bytes of padding)
+  uint32_t words = 0;                // words in `text`; the vectors below may be longer
   std::vector<uint32_t> word_start;  // word boundaries in `text`
   std::vector<uint32_t> word_end;
   std::vector<uint64_t> word_hash;  // word_hash() of each word
-  std::vector<uint16_t> counts;     // per bucket: n-gram count in the current block
-  std::vector<float> totals;        // per bucket: weight accumulated over blocks
-  std::vector<uint32_t> block_touched;
-  std::vector<uint32_t> touched;
-  uint64_t byte_classes = 0;  // packed newline/digit/code counts of the raw text
+  std::vector<uint32_t> items;      // the current block's buckets, with repeats
+  std::vector<uint32_t> table;      // entry + 1 per slot, or 0 when free
+  // Per distinct bucket of the call, in first-seen order:
+  std::vector<uint32_t> bucket;
+  std::vector<uint32_t> slot;           // its position in `table`
+  std::vector<uint32_t> count;          // n-gram count in the current block
+  std::vector<float> total;             // weight accumulated over blocks
+  std::vector<uint32_t> block_entries;  // entries seen in the current block
+  std::vector<float> block_value;       // their tf x idf in this block
+  uint64_t byte_classes = 0;            // packed newline/digit/code counts of the raw text
 };
 
 class Featurizer {
@@ -81,13 +92,14 @@ struct FeatureBlock {
 };
 
 struct HashedTfidfSpec {
-  int hash_bits = 16;
+  int hash_bits = 14;
   std::vector<FeatureBlock> blocks;
   bool use_idf = true;
   float dense_weight = 0.3f;   // weight of the kDenseFeatures hand-made features
   uint32_t max_bytes = 32768;  // longer prompts keep their last max_bytes bytes
 
-  // Word uni+bigrams, char 4-grams of the last 1 KB, words of the last 512 bytes.
+  // Word uni+bigrams, char 4-grams of the last 256 bytes, words of the last 512
+  // bytes, 2^14 buckets (chosen for latency at equal accuracy: docs/routing.md).
   static HashedTfidfSpec defaults();
   boost::json::object to_json() const;
   static Result<HashedTfidfSpec> from_json(const boost::json::object& spec);
@@ -127,6 +139,8 @@ class HashedTfidfFeaturizer final : public Featurizer {
   template <typename Emit>
   void for_each_bucket(const FeatureBlock& block, const FeatureScratch& scratch, Emit&& emit) const;
   void normalise_text(std::string_view text, FeatureScratch& scratch) const;
+  // Upper bound on the n-grams for_each_bucket() emits over all blocks.
+  size_t max_ngrams(const FeatureScratch& scratch) const;
 
   HashedTfidfSpec spec_;
   std::vector<float> idf_;  // hash_dim() entries, or empty when !use_idf

@@ -25,9 +25,11 @@ struct ScoringScratch {
   std::vector<float> sparse_similarity;  // knn: per row, kept zeroed between calls
   std::vector<uint8_t> hit;              // knn: row touched in this call (sparse path)
   std::vector<uint32_t> hit_rows;
-  std::vector<uint64_t> neighbours;   // knn: (similarity, row) sort keys
-  std::vector<uint32_t> query_order;  // knn: query terms by weight
-  std::vector<float> common;          // knn: V^T q
+  std::vector<uint64_t> neighbours;     // knn: (similarity, row) sort keys
+  std::vector<uint32_t> query_order;    // knn: query terms by weight
+  std::vector<uint32_t> posting_terms;  // knn: query terms with postings, in order
+  std::vector<uint32_t> common_terms;   // knn: query terms in the low-rank block
+  std::vector<float> common;            // knn: V^T q
   std::vector<double> quality;
 };
 
@@ -94,6 +96,9 @@ class KnnModel final : public QualityModel {
   CommonFactors common_;
   std::vector<float> row_factors_t_;  // rank x rows: common_.row_factors transposed
   std::vector<int32_t> common_slot_;  // feature -> row of common_.projection, or -1
+  // One bit per feature: has postings / is in the low-rank block.
+  std::vector<uint64_t> has_postings_;
+  std::vector<uint64_t> is_common_;
 };
 
 class NetworkModel final : public QualityModel {

@@ -226,3 +226,38 @@ TEST(LearnedFeaturizer, ArbitraryBytesOfEveryShortLengthAreFine) {
     }
   }
 }
+
+TEST(LearnedFeaturizer, ReusedScratchGivesExactlyTheFreshResult) {
+  // featurize() keeps a call-sized hash table and word arrays in the scratch
+  // and only grows them: a short prompt after a long one uses a prefix of a
+  // larger table, and repeated n-grams (counts > 1) must still collapse into one
+  // feature. Every call must equal a call with fresh scratch, bit for bit.
+  HashedTfidfSpec spec = small_spec();
+  spec.hash_bits = 16;
+  spec.blocks = {{BlockKind::kWord, 1, 2, 0, 1.0f},
+                 {BlockKind::kChar, 4, 4, 256, 1.0f},
+                 {BlockKind::kTailWord, 1, 2, 512, 1.0f}};
+  HashedTfidfFeaturizer f(spec, {});
+  std::string long_prompt;
+  for (int i = 0; i < 400; ++i) long_prompt += "word" + std::to_string(i % 37) + " (x);\n";
+  const std::vector<std::string> prompts = {
+      "short one", long_prompt, "", "a a a a a a", long_prompt.substr(0, 300), "Z"};
+  FeatureScratch reused;
+  SparseVector v;
+  for (const auto& p : prompts) {
+    ASSERT_TRUE(f.featurize(RouteInput{p, {}}, reused, v).ok());
+    FeatureScratch fresh;
+    SparseVector expected;
+    ASSERT_TRUE(f.featurize(RouteInput{p, {}}, fresh, expected).ok());
+    ASSERT_EQ(v.index, expected.index) << p.size();
+    ASSERT_EQ(v.value, expected.value) << p.size();
+    const auto m = as_map(v);
+    EXPECT_EQ(m.size(), v.size()) << "a bucket appears twice";
+  }
+  // "a a a a a a": word "a" and "a a", char 4-grams "a a " and " a a", tail
+  // "a" and "a a": six hashed features (the dense ones are not counted).
+  ASSERT_TRUE(f.featurize(RouteInput{"a a a a a a", {}}, reused, v).ok());
+  size_t hashed = 0;
+  for (uint32_t i : v.index) hashed += i < f.hash_dim() ? 1 : 0;
+  EXPECT_EQ(hashed, 6u);
+}
