@@ -2,7 +2,7 @@
 
 namespace switchyard {
 
-std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config,
+std::shared_ptr<Snapshot> make_snapshot(std::shared_ptr<const Config> config,
                                               const EnvLookup& env, DeploymentStates& states,
                                               std::vector<std::string>& warnings) {
   auto snapshot = std::make_shared<Snapshot>();
