@@ -19,6 +19,7 @@ packages=(
   postgresql-15                                                 # real PostgreSQL for the store tests (initdb/pg_ctl)
   nodejs npm                                                    # integration tests with the official SDKs
   curl openssl                                                  # openssl CLI: TLS test certificates
+  awscli                                                        # uploads objects to the S3 test server (config sync tests)
 )
 if [ "${SWITCHYARD_BENCH_DEPS:-0}" = "1" ]; then
   packages+=(wrk nginx-light)                                   # bench/run.sh
@@ -32,6 +33,12 @@ done
 if command -v node >/dev/null && command -v npm >/dev/null; then
   filtered=()
   for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]}")
+fi
+# The AWS CLI may come from pip/pyenv instead.
+if command -v aws >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ "$p" == awscli ]] || filtered+=("$p"); done
   missing=("${filtered[@]}")
 fi
 if [ ${#missing[@]} -gt 0 ]; then

@@ -12,7 +12,8 @@
 namespace switchyard {
 
 struct ReloadDiff {
-  // Key paths whose new value is not applied until the process restarts,
+  // Key paths whose new value is not applied until the process restarts
+  // (ConfigSync compares these with the config the process started with),
   // e.g. "switchyard_settings.port: 4000 -> 4001" (secrets: "changed").
   std::vector<std::string> restart_required;
   // Deployment ids (DeploymentStates keys: latency, cooldowns and usage

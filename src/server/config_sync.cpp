@@ -178,6 +178,7 @@ ConfigSync::~ConfigSync() {
 
 void ConfigSync::start(GatewayState& state) {
   state_ = &state;
+  startup_config_ = state.snapshot()->config;
   asio::post(thread_, [this] { schedule(std::chrono::milliseconds(0)); });
 }
 
@@ -336,6 +337,7 @@ ReloadReport ConfigSync::apply(const FetchedConfig& fetched, Trigger trigger) {
   auto config = std::make_shared<const Config>(std::move(*parsed));
   const auto current = state_->snapshot();
   report.diff = diff_configs(*current->config, *config);
+  report.diff.restart_required = diff_configs(*startup_config_, *config).restart_required;
   {
     std::lock_guard lock(mutex_);
     report.changed = fetched.version != applied_version_;

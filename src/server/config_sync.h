@@ -125,6 +125,9 @@ class ConfigSync {
   EnvLookup env_;
   LearnedRoutingOptions learned_options_;
   GatewayState* state_ = nullptr;
+  // What the process started with: restart_required compares against it
+  // (a second reload must not hide a port change the first one reported).
+  std::shared_ptr<const Config> startup_config_;
   std::unique_ptr<S3Client> client_;  // sync thread only
   asio::thread_pool thread_{1};
   asio::steady_timer timer_{thread_};
