@@ -122,9 +122,9 @@ std::optional<Config> load(const Args& args, bool as_log) {
 // What `serve` starts with: the config, where it came from and its version.
 struct StartupConfig {
   Config config;
-  ConfigSource source;          // what the sync watches (the object even after a fallback)
-  std::string served_version;   // empty when the object store failed at startup
-  std::string startup_error;    // why the object could not be used
+  ConfigSource source;         // what the sync watches (the object even after a fallback)
+  std::string served_version;  // empty when the object store failed at startup
+  std::string startup_error;   // why the object could not be used
 };
 
 std::optional<Config> parse_logged(const std::string& text, const std::string& where,
@@ -177,9 +177,9 @@ std::optional<StartupConfig> load_for_serve(const Args& args) {
     } else {
       out.startup_error = fetched.error().message;
     }
-    log_event(LogLevel::kError, "cannot use the config object; falling back to the local config",
-              {{"source", json_string(remote->location())},
-               {"error", json_string(out.startup_error)}});
+    log_event(
+        LogLevel::kError, "cannot use the config object; falling back to the local config",
+        {{"source", json_string(remote->location())}, {"error", json_string(out.startup_error)}});
   }
   auto location = locate_config(option(args, "--config"), env);
   if (!location.path) {
@@ -398,9 +398,9 @@ int cmd_serve(const Args& args) {
              {"deployments", std::to_string(cfg.model_list.size())},
              {"model_groups", std::to_string(snapshot->registry->group_names().size())}});
   options.store = start_store(cfg);
-  options.config_sync = std::make_shared<ConfigSync>(
-      std::move(*sync_options), process_env(), learned_options, startup->served_version,
-      startup->startup_error);
+  options.config_sync =
+      std::make_shared<ConfigSync>(std::move(*sync_options), process_env(), learned_options,
+                                   startup->served_version, startup->startup_error);
   return run_server(states, snapshot, options);
 }
 

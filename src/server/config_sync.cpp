@@ -184,7 +184,16 @@ void ConfigSync::start(GatewayState& state) {
 
 void ConfigSync::stop() {
   stopped_ = true;
-  asio::post(thread_, [this] { timer_.cancel(); });
+  std::promise<void> idle;
+  auto done = idle.get_future();
+  asio::post(thread_, [this, &idle] {
+    timer_.cancel();
+    idle.set_value();
+  });
+  // Handlers run in order on the one sync thread: once this one ran, no
+  // fetch or apply is in progress and none will publish again, so the
+  // GatewayState may go away. (Never called from the sync thread itself.)
+  done.wait();
 }
 
 void ConfigSync::schedule(std::chrono::milliseconds delay) {
@@ -374,6 +383,7 @@ ReloadReport ConfigSync::apply(const FetchedConfig& fetched, Trigger trigger) {
     report.router = current->learned_routing ? "rebuilt" : "created";
   }
 
+  if (stopped_) return fail("the gateway is shutting down");
   state_->publish(next);
   if (next->learned_routing && next->learned_routing != current->learned_routing) {
     next->learned_routing->start_watching();

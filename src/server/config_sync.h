@@ -100,6 +100,8 @@ class ConfigSync {
   ConfigSync& operator=(const ConfigSync&) = delete;
 
   void start(GatewayState& state);
+  // Ends the poll and waits for a fetch or reload in progress to finish;
+  // after it returns, nothing is published any more.
   void stop();
 
   // POST /config/reload: an unconditional read of the source and a full

@@ -28,9 +28,9 @@ struct Snapshot {
   std::shared_ptr<LearnedRouting> learned_routing;
 };
 
-std::shared_ptr<Snapshot> make_snapshot(std::shared_ptr<const Config> config,
-                                              const EnvLookup& env, DeploymentStates& states,
-                                              std::vector<std::string>& warnings);
+std::shared_ptr<Snapshot> make_snapshot(std::shared_ptr<const Config> config, const EnvLookup& env,
+                                        DeploymentStates& states,
+                                        std::vector<std::string>& warnings);
 
 class ConfigSync;
 

@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kEmptySha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-constexpr size_t kMaxErrorBody = 64 * 1024;
+constexpr size_t kMaxErrorBody = size_t{64} * 1024;
 
 std::string first_set(const EnvLookup& env, std::initializer_list<const char*> names) {
   for (const char* name : names) {
@@ -235,7 +235,7 @@ S3Client::~S3Client() = default;
 namespace {
 Result<S3Request> prepare(const S3Settings& settings, const ObjectRef& object,
                           const std::string& if_none_match) {
-  if (settings.endpoint_text.size() > 0 && !settings.endpoint) {
+  if (!settings.endpoint_text.empty() && !settings.endpoint) {
     return fetch_error(object, settings.credentials_error);
   }
   AwsCredentials credentials;
