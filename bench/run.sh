@@ -33,8 +33,12 @@ usage: bench/run.sh [--quick] [options]
   --rounds N           measured rounds per scenario (default $ROUNDS)
   --duration S         seconds per measured run (default $DURATION)
   --warmup S           warm-up seconds per target per scenario (default $WARMUP)
-  --targets LIST       comma list from direct,nginx,switchyard,switchyard-nolog
-                       (default $TARGETS; switchyard-nolog = access_log: false)
+  --targets LIST       comma list from direct,nginx,switchyard,switchyard-nolog,
+                       switchyard-learned,switchyard-vkey (default $TARGETS;
+                       switchyard-nolog = access_log: false; switchyard-learned =
+                       model "auto" ranked by an llmrouter-knn router trained at
+                       start; switchyard-vkey = a virtual key instead of the
+                       master key, with spend tracking)
   --scenarios "LIST"   space-separated delay_ms:connections (default "$SCENARIOS")
   --retries N          rerun a run disturbed by other load or hypervisor steal
                        (>$FOREIGN_MAX% of a core) up to N times (default $RETRIES)
@@ -69,8 +73,11 @@ fi
 
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 has_target() { local t; for t in "${TARGET_LIST[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
+has_switchyard() { local t; for t in "${TARGET_LIST[@]}"; do [[ $t == switchyard* ]] && return 0; done; return 1; }
+SWITCHYARD_TARGETS="switchyard switchyard-nolog switchyard-learned switchyard-vkey"
 for t in "${TARGET_LIST[@]}"; do
-  case "$t" in direct|nginx|switchyard|switchyard-nolog) ;; *) echo "run.sh: unknown target '$t'" >&2; exit 2 ;; esac
+  case "$t" in direct|nginx|switchyard|switchyard-nolog|switchyard-learned|switchyard-vkey) ;;
+    *) echo "run.sh: unknown target '$t'" >&2; exit 2 ;; esac
 done
 
 # ---------------------------------------------------------------------------
@@ -83,7 +90,7 @@ SY_BIN="$BUILD_DIR/switchyard"
 LUA="$ROOT/bench/lua/chat.lua"
 missing=()
 [[ -x $MOCK_BIN ]] || missing+=("$MOCK_BIN")
-if has_target switchyard || has_target switchyard-nolog; then [[ -x $SY_BIN ]] || missing+=("$SY_BIN"); fi
+if has_switchyard; then [[ -x $SY_BIN ]] || missing+=("$SY_BIN"); fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "run.sh: missing: ${missing[*]}" >&2
   echo "run.sh: build first:  cmake --preset release && cmake --build build" >&2
@@ -113,10 +120,27 @@ mkdir -p "$RAW"
 OUT_MD="$RESULTS_DIR/$TS.md"
 TMP=$(mktemp -d /tmp/switchyard-bench.XXXXXX)
 # Run a private copy so a rebuild during the run cannot mix two binaries.
-if has_target switchyard || has_target switchyard-nolog; then
+if has_switchyard; then
   cp "$SY_BIN" "$TMP/switchyard-under-test"
   SY_INFO="${SY_BIN#"$ROOT"/} built $(stat -c '%y' "$SY_BIN" | cut -d. -f1), sha256 $(sha256sum "$TMP/switchyard-under-test" | cut -c1-12)"
   SY_BIN="$TMP/switchyard-under-test"
+fi
+# switchyard-learned: a knn router over two candidates (bench-a, bench-b, the
+# same mock behind both), trained on synthetic prompts with the built-in
+# featurizer, so the measured cost is featurize + score + rank per request.
+if has_target switchyard-learned; then
+  awk 'BEGIN {
+    srand(7)
+    split("load test latency proxy cache budget router token stream model quality cost prompt reply", w, " ")
+    for (i = 0; i < 400; i++) {
+      q = "question " i ":"
+      for (j = 0; j < 12; j++) q = q " " w[int(rand() * 14) + 1]
+      a = rand(); b = rand()
+      printf "{\"query\": \"%s\", \"quality\": {\"bench-a\": %.3f, \"bench-b\": %.3f}, \"cost_usd\": {\"bench-a\": 0.0001, \"bench-b\": 0.001}}\n", q, a, b
+    }
+  }' >"$TMP/bench-router.jsonl"
+  "$SY_BIN" train --strategy knn --data "$TMP/bench-router.jsonl" --out "$TMP/bench-knn.syr" --seed 1 \
+    >"$TMP/train.log" 2>&1 || { cat "$TMP/train.log" >&2; die "training the bench router failed"; }
 fi
 RESULTS_TSV="$RAW/runs.tsv"
 printf '#scenario\tdelay_ms\tconns\ttarget\tround\treq_s\tp50_us\tp99_us\tnon2xx\tsocket_errors\trequests\tproxy_cpu_us_per_req\tforeign_cpu_pct\tsteal_pct\n' >"$RESULTS_TSV"
@@ -125,8 +149,11 @@ STATS_TSV="$RAW/proc.tsv"
 SAMPLES_TSV="$RAW/samples.tsv"
 : >"$SAMPLES_TSV"
 
-REQ_BODY='{"model":"bench-model","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"Reply with one short sentence about load testing."}],"max_tokens":64,"temperature":0}'
-AUTH='Authorization: Bearer sk-bench-master'
+REQ_BODY_TEMPLATE='{"model":"MODEL","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"Reply with one short sentence about load testing."}],"max_tokens":64,"temperature":0}'
+VKEY=""   # switchyard-vkey: the virtual key generated at start
+target_model() { if [[ $1 == switchyard-learned ]]; then echo auto; else echo bench-model; fi; }
+target_key() { if [[ $1 == switchyard-vkey ]]; then echo "$VKEY"; else echo sk-bench-master; fi; }
+req_body() { echo "${REQ_BODY_TEMPLATE/MODEL/$(target_model "$1")}"; }
 
 # ---------------------------------------------------------------------------
 # Process management (only ever signals PIDs started here)
@@ -232,23 +259,24 @@ EOF
 }
 
 start_switchyard() {  # target (switchyard | switchyard-nolog)
-  local t=$1 cfg="$TMP/$1.yaml" err="$TMP/$1.err"
-  cat >"$cfg" <<EOF
-model_list:
-  - model_name: bench-model
-    litellm_params:
-      model: openai/bench-model
-      api_base: http://127.0.0.1:$MOCK_PORT/v1
-      api_key: sk-bench
-general_settings:
-  master_key: sk-bench-master
-EOF
-  if [[ $t == switchyard-nolog ]]; then
-    printf 'switchyard_settings:\n  access_log: false\n' >>"$cfg"
-  fi
+  local t=$1 cfg="$TMP/$1.yaml" err="$TMP/$1.err" group
+  {
+    echo "model_list:"
+    for group in bench-model bench-a bench-b; do
+      [[ $group != bench-model && $t != switchyard-learned ]] && continue
+      printf '  - model_name: %s\n    litellm_params:\n      model: openai/bench-model\n' "$group"
+      printf '      api_base: http://127.0.0.1:%s/v1\n      api_key: sk-bench\n' "$MOCK_PORT"
+    done
+    printf 'general_settings:\n  master_key: sk-bench-master\n'
+    if [[ $t == switchyard-learned ]]; then
+      printf 'router_settings:\n  routing_strategy: llmrouter-knn\n  routing_strategy_args:\n'
+      printf '    model_path: %s\n    cost_weight: 0\n' "$TMP/bench-knn.syr"
+    fi
+    if [[ $t == switchyard-nolog ]]; then printf 'switchyard_settings:\n  access_log: false\n'; fi
+  } >"$cfg"
   cp "$cfg" "$RAW/$t.yaml"
-  taskset -c "$PROXY_CPUS" "$SY_BIN" serve --config "$cfg" --host 127.0.0.1 --port 0 --threads 1 \
-    >/dev/null 2>"$err" &
+  SWITCHYARD_DATA_DIR="$TMP/data-$t" taskset -c "$PROXY_CPUS" "$SY_BIN" serve --config "$cfg" \
+    --host 127.0.0.1 --port 0 --threads 1 >/dev/null 2>"$err" &
   SY_PIDS[$t]=$!
   if ! wait_for_line "$err" '"msg":"listening"' 10; then
     tail -n 20 "$err" >&2
@@ -256,6 +284,12 @@ EOF
   fi
   SY_PORTS[$t]=$(grep -m1 '"msg":"listening"' "$err" | grep -o '"port":[0-9]*' | head -n1 | cut -d: -f2)
   [[ -n ${SY_PORTS[$t]} ]] || die "could not parse the $t port from: $(grep -m1 '"msg":"listening"' "$err")"
+  if [[ $t == switchyard-vkey ]]; then
+    VKEY=$(curl -s --max-time 5 -H 'Content-Type: application/json' -H 'Authorization: Bearer sk-bench-master' \
+      -d '{"models": ["bench-model"], "max_budget": 1000000}' \
+      "http://127.0.0.1:${SY_PORTS[$t]}/key/generate" | sed -n 's/.*"key" *: *"\(sk-[^"]*\)".*/\1/p')
+    [[ -n $VKEY ]] || die "switchyard-vkey: /key/generate returned no key"
+  fi
 }
 
 target_url() {
@@ -319,7 +353,7 @@ check_target() {  # target -> fails loudly unless a chat completion returns 200
   local t=$1 url code
   url="$(target_url "$t")/v1/chat/completions"
   code=$(curl -s -o "$TMP/check.body" -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
-    -H "$AUTH" -d "$REQ_BODY" "$url" || true)
+    -H "Authorization: Bearer $(target_key "$t")" -d "$(req_body "$t")" "$url" || true)
   if [[ $code != 200 ]]; then
     echo "run.sh: $t: POST $url returned HTTP '$code':" >&2
     head -c 600 "$TMP/check.body" >&2 2>/dev/null; echo >&2
@@ -329,7 +363,8 @@ check_target() {  # target -> fails loudly unless a chat completion returns 200
 }
 
 run_wrk() {  # target conns seconds outfile
-  taskset -c "$LOAD_CPUS" wrk -t1 -c"$2" -d"$3"s --timeout 5s --latency -s "$LUA" "$(target_url "$1")" >"$4" 2>&1 || true
+  BENCH_MODEL=$(target_model "$1") BENCH_AUTH="Bearer $(target_key "$1")" \
+    taskset -c "$LOAD_CPUS" wrk -t1 -c"$2" -d"$3"s --timeout 5s --latency -s "$LUA" "$(target_url "$1")" >"$4" 2>&1 || true
 }
 
 # ---------------------------------------------------------------------------
@@ -341,7 +376,7 @@ sample_overheads() {  # scenario_id
     url="$(target_url "$t")/v1/chat/completions"
     for i in $(seq "$SAMPLES"); do
       line=$(curl -s -o /dev/null -D "$TMP/hdr" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
-        -H "$AUTH" -d "$REQ_BODY" "$url" || echo "000 0")
+        -H "Authorization: Bearer $(target_key "$t")" -d "$(req_body "$t")" "$url" || echo "000 0")
       local hdr
       hdr=$(tr -d '\r' <"$TMP/hdr" | awk -F': *' 'tolower($1) == "x-litellm-overhead-duration-ms" {print $2}')
       printf '%s\t%s\t%s\t%s\t%s\n' "$sid" "$t" "${line% *}" "${line#* }" "${hdr:--}" >>"$SAMPLES_TSV"
@@ -363,8 +398,7 @@ for spec in $SCENARIOS; do
   sid="d${delay}c${conns}"
   start_mock "$delay"
   has_target nginx && start_nginx
-  has_target switchyard && start_switchyard switchyard
-  has_target switchyard-nolog && start_switchyard switchyard-nolog
+  for t in $SWITCHYARD_TARGETS; do if has_target "$t"; then start_switchyard "$t"; fi; done
   for t in "${TARGET_LIST[@]}"; do check_target "$t"; done
 
   declare -A IDLE_RSS=()
@@ -460,7 +494,7 @@ cpu_model=$(lscpu 2>/dev/null | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); pri
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
 git_dirty=$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo " (dirty tree)" || true)
 sy_info="—"
-if has_target switchyard || has_target switchyard-nolog; then
+if has_switchyard; then
   sy_info=$SY_INFO
 fi
 

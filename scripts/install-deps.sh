@@ -15,6 +15,7 @@ packages=(
   libssl-dev ca-certificates                                    # TLS to upstreams, SHA-256
   libgtest-dev libbenchmark-dev                                 # unit tests, micro-benchmarks
   libsqlite3-dev                                                # embedded key/spend store (default)
+  libjemalloc-dev                                               # allocator for the gateway binary
   libpq-dev                                                     # PostgreSQL key/spend store
   postgresql-15                                                 # real PostgreSQL for the store tests (initdb/pg_ctl)
   nodejs npm                                                    # integration tests with the official SDKs

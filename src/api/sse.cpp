@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "api/json_scratch.h"
+
 namespace switchyard {
 
 void SseObserver::feed(std::string_view bytes) {
@@ -38,7 +40,8 @@ void SseObserver::on_line(std::string_view line) {
   // Only chunks that carry usage are worth parsing.
   if (data.find("\"usage\"") == std::string_view::npos) return;
   boost::json::error_code ec;
-  auto value = boost::json::parse(data, ec);
+  ScratchJson scratch;
+  auto value = scratch.parse(data, ec);
   if (ec || !value.is_object()) return;
   auto usage = usage_from(value.as_object());
   if (usage.known()) usage_ = usage;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/json_scratch.h"
 #include "api/sse.h"
 #include "providers/anthropic/stream_translator.h"
 #include "providers/anthropic/translate_request.h"
@@ -9,8 +10,8 @@
 #include "providers/bedrock/converse_request.h"
 #include "providers/bedrock/converse_response.h"
 #include "providers/bedrock/converse_stream.h"
-#include "upstream/aws_sigv4.h"
 #include "providers/openai_compatible.h"
+#include "upstream/aws_sigv4.h"
 
 namespace switchyard {
 
@@ -63,10 +64,10 @@ Error upstream_status_error(int status, const std::string& body, const std::stri
 namespace {
 
 Error invalid_upstream_body(const DeploymentRuntime& deployment) {
-  return Error::make(ErrorKind::kUpstreamInvalid,
-                     "Upstream returned a body that is not a JSON object (deployment " +
-                         deployment.id() + ")",
-                     "upstream_invalid_response");
+  return Error::make(
+      ErrorKind::kUpstreamInvalid,
+      "Upstream returned a body that is not a JSON object (deployment " + deployment.id() + ")",
+      "upstream_invalid_response");
 }
 
 // OpenAI-compatible answers are already in the right format.
@@ -76,7 +77,8 @@ class PassthroughTranslator final : public ResponseTranslator {
   bool passthrough() const override { return true; }
   Result<std::string> body(std::string upstream_body, TokenUsage& usage) override {
     boost::json::error_code ec;
-    auto parsed = boost::json::parse(upstream_body, ec);
+    ScratchJson scratch;  // read for its usage only
+    auto parsed = scratch.parse(upstream_body, ec);
     if (ec || !parsed.is_object()) return invalid_upstream_body(deployment_);
     usage = usage_from(parsed.as_object());
     return upstream_body;
@@ -111,8 +113,8 @@ class AnthropicTranslator final : public ResponseTranslator {
     boost::json::error_code ec;
     auto parsed = boost::json::parse(upstream_body, ec);
     if (ec || !parsed.is_object()) return invalid_upstream_body(deployment_);
-    auto openai = anthropic::anthropic_to_openai_response(parsed.as_object(), model_,
-                                                          "chatcmpl-" + call_id_);
+    auto openai =
+        anthropic::anthropic_to_openai_response(parsed.as_object(), model_, "chatcmpl-" + call_id_);
     usage = usage_from(openai);
     return boost::json::serialize(openai);
   }
@@ -235,17 +237,17 @@ Result<PreparedExchange> prepare_exchange(const DeploymentRuntime& deployment,
                        "unsupported_route");
   }
   const LitellmParams& params = deployment.config->params;
-  auto body = anthropic::openai_to_anthropic_request(request.body, params.model_id,
-                                                     params.max_tokens);
+  auto body =
+      anthropic::openai_to_anthropic_request(request.body, params.model_id, params.max_tokens);
   if (!body) return body.error();
   for (const auto& item : params.extra_body) {
     if (!body->contains(item.key())) (*body)[item.key()] = item.value();
   }
   exchange.request.method = http::verb::post;
   exchange.request.target = deployment.path_prefix + deployment.query;
-  exchange.request.headers = anthropic::anthropic_request_headers(
-      deployment.auth_header_value, request.anthropic_version, request.anthropic_beta,
-      &request.body);
+  exchange.request.headers =
+      anthropic::anthropic_request_headers(deployment.auth_header_value, request.anthropic_version,
+                                           request.anthropic_beta, &request.body);
   for (const auto& [name, value] : params.extra_headers) {
     exchange.request.headers.emplace_back(name, value);
   }

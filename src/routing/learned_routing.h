@@ -158,7 +158,6 @@ class LearnedRouting {
   uintmax_t attempted_size_ = 0;
   uint64_t reloads_ok_ = 0;
   uint64_t reloads_failed_ = 0;
-  uint64_t reloads_unchanged_ = 0;
   std::string remote_etag_;       // of the object last downloaded
   std::string remote_synced_at_;  // last successful GET (200 or 304)
   std::string remote_error_;      // last failed GET, cleared by a success

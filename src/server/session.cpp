@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "core/format.h"
 #include "providers/anthropic/translate_request.h"
 #include "server/admin.h"
 #include "server/config_admin.h"
@@ -16,20 +17,7 @@
 namespace switchyard {
 namespace {
 
-std::string new_uuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                   static_cast<uint64_t>(Clock::now().time_since_epoch().count())};
-  uint64_t hi = rng();
-  uint64_t lo = rng();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return buf;
-}
+std::string new_uuid() { return random_uuid(); }
 
 // A client-supplied request id is echoed only if it is short and printable.
 bool acceptable_request_id(std::string_view id) {
@@ -455,9 +443,9 @@ HeaderList RequestContext::response_headers() const {
   // metric: the gateway's own time up to the response head. Time spent
   // streaming to a slow client afterwards is not gateway overhead.
   if (!overhead_at_head_ms) overhead_at_head_ms = overhead_ms();
-  char overhead[32];
-  std::snprintf(overhead, sizeof overhead, "%.3f", *overhead_at_head_ms);
-  headers.emplace_back("x-litellm-overhead-duration-ms", overhead);
+  std::string overhead;
+  append_fixed3(overhead, *overhead_at_head_ms);
+  headers.emplace_back("x-litellm-overhead-duration-ms", std::move(overhead));
   return headers;
 }
 

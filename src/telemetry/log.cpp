@@ -1,9 +1,12 @@
 #include "telemetry/log.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <unistd.h>
+
+#include "core/format.h"
 
 namespace switchyard {
 namespace {
@@ -15,10 +18,14 @@ constexpr size_t kMaxPendingBytes = size_t{8} * 1024 * 1024;
 
 const char* level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarning: return "warning";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -42,11 +49,21 @@ std::string json_string(std::string_view text) {
   out.push_back('"');
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -62,16 +79,12 @@ std::string json_string(std::string_view text) {
 }
 
 std::string iso8601_now() {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms.count()));
-  return buf;
+  std::string out;
+  out.reserve(24);
+  append_iso8601_ms(out, std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count());
+  return out;
 }
 
 void log_event(LogLevel level, std::string_view message,
@@ -98,13 +111,21 @@ AccessLog::~AccessLog() { flush_and_stop(); }
 
 void AccessLog::write(const AccessLogRecord& r) {
   if (!enabled_) return;
-  char numbers[256];
-  std::snprintf(numbers, sizeof numbers,
-                ",\"status\":%d,\"latency_ms\":%.3f,\"overhead_ms\":%.3f,\"prompt_tokens\":%lld,"
-                "\"completion_tokens\":%lld,\"total_tokens\":%lld,\"stream\":%s",
-                r.status, r.latency_ms, r.overhead_ms, static_cast<long long>(r.prompt_tokens),
-                static_cast<long long>(r.completion_tokens),
-                static_cast<long long>(r.total_tokens), r.stream ? "true" : "false");
+  std::string numbers;
+  numbers.reserve(160);
+  numbers += ",\"status\":";
+  append_int(numbers, r.status);
+  numbers += ",\"latency_ms\":";
+  append_fixed3(numbers, r.latency_ms);
+  numbers += ",\"overhead_ms\":";
+  append_fixed3(numbers, r.overhead_ms);
+  numbers += ",\"prompt_tokens\":";
+  append_int(numbers, r.prompt_tokens);
+  numbers += ",\"completion_tokens\":";
+  append_int(numbers, r.completion_tokens);
+  numbers += ",\"total_tokens\":";
+  append_int(numbers, r.total_tokens);
+  numbers += r.stream ? ",\"stream\":true" : ",\"stream\":false";
   std::string line;
   line.reserve(320);
   line += "{\"ts\":\"" + iso8601_now() + "\",\"type\":\"access\",\"request_id\":";

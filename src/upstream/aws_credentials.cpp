@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/asio.h"
+#include "core/utc_time.h"
 #include "telemetry/log.h"
 
 namespace switchyard {
@@ -339,30 +340,12 @@ std::optional<AwsCredentials> parse_credentials_file(std::string_view text,
 }
 
 std::optional<system_clock::time_point> parse_iso8601_utc(std::string_view text) {
-  int year = 0;
-  int month = 0;
-  int day = 0;
-  int hour = 0;
-  int minute = 0;
-  int second = 0;
-  char tail = 0;
-  const std::string s(text);
-  // Seconds may carry a fraction ("...:00.123Z"); it is dropped.
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour, &minute,
-                  &second, &tail) != 7 ||
-      (tail != 'Z' && tail != '.') || s.back() != 'Z') {
-    return std::nullopt;
-  }
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const time_t epoch = timegm(&tm);
-  if (epoch == static_cast<time_t>(-1)) return std::nullopt;
-  return system_clock::from_time_t(epoch);
+  // AWS always writes the zone; a timestamp without one is not trusted.
+  if (!text.ends_with('Z') && !text.ends_with("+00:00")) return std::nullopt;
+  bool date_only = false;
+  auto ms = parse_utc_time_ms(text, &date_only);
+  if (!ms || date_only) return std::nullopt;
+  return system_clock::time_point(std::chrono::milliseconds(*ms));
 }
 
 Result<TemporaryCredentials> parse_credentials_json(std::string_view body) {

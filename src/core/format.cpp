@@ -1,0 +1,85 @@
+#include "core/format.h"
+
+#include <chrono>
+#include <ctime>
+#include <random>
+
+namespace switchyard {
+namespace {
+
+void append_digits(std::string& out, int value, int width) {
+  char buf[8];
+  for (int i = width - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  out.append(buf, static_cast<size_t>(width));
+}
+
+}  // namespace
+
+void append_fixed3(std::string& out, double value) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, 3);
+  if (ec == std::errc()) out.append(buf, end);
+}
+
+void append_shortest(std::string& out, double value) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  if (ec == std::errc()) out.append(buf, end);
+}
+
+void append_int(std::string& out, int64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  if (ec == std::errc()) out.append(buf, end);
+}
+
+void append_iso8601_ms(std::string& out, int64_t unix_ms) {
+  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  append_digits(out, tm.tm_year + 1900, 4);
+  out.push_back('-');
+  append_digits(out, tm.tm_mon + 1, 2);
+  out.push_back('-');
+  append_digits(out, tm.tm_mday, 2);
+  out.push_back('T');
+  append_digits(out, tm.tm_hour, 2);
+  out.push_back(':');
+  append_digits(out, tm.tm_min, 2);
+  out.push_back(':');
+  append_digits(out, tm.tm_sec, 2);
+  out.push_back('.');
+  append_digits(out, static_cast<int>(unix_ms % 1000), 3);
+  out.push_back('Z');
+}
+
+std::string random_uuid() {
+  thread_local std::mt19937_64 rng{
+      std::random_device{}() ^
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
+  uint64_t hi = rng();
+  uint64_t lo = rng();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t pos = 0;
+  auto put = [&](uint64_t bits, int nibbles) {
+    for (int i = nibbles - 1; i >= 0; --i) out[pos++] = kHex[(bits >> (4 * i)) & 0xf];
+  };
+  put(hi >> 32, 8);
+  ++pos;
+  put(hi >> 16, 4);
+  ++pos;
+  put(hi, 4);
+  ++pos;
+  put(lo >> 48, 4);
+  ++pos;
+  put(lo, 12);
+  return out;
+}
+
+}  // namespace switchyard

@@ -1,0 +1,56 @@
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "core/format.h"
+
+using namespace switchyard;
+
+TEST(Format, FixedThreeDecimals) {
+  std::string s;
+  append_fixed3(s, 0.1085);
+  EXPECT_EQ(s, "0.108");  // nearest double to 0.1085 is just below it
+  s.clear();
+  append_fixed3(s, 12.3456);
+  EXPECT_EQ(s, "12.346");
+  s.clear();
+  append_fixed3(s, 0);
+  EXPECT_EQ(s, "0.000");
+}
+
+TEST(Format, ShortestRoundTrips) {
+  for (double v : {0.1, 2.5e-06, 1.0 / 3.0, 123456789.125, 0.0}) {
+    std::string s;
+    append_shortest(s, v);
+    EXPECT_EQ(std::stod(s), v) << s;
+  }
+  std::string s;
+  append_shortest(s, 0.1);
+  EXPECT_EQ(s, "0.1");
+}
+
+TEST(Format, IntegersAndTimes) {
+  std::string s;
+  append_int(s, -1);
+  s += ' ';
+  append_int(s, 9007199254740993);
+  EXPECT_EQ(s, "-1 9007199254740993");
+  s.clear();
+  append_iso8601_ms(s, 1795817932123);  // 2026-11-27T22:18:52.123Z
+  EXPECT_EQ(s, "2026-11-27T22:18:52.123Z");
+  s.clear();
+  append_iso8601_ms(s, 5);
+  EXPECT_EQ(s, "1970-01-01T00:00:00.005Z");
+}
+
+TEST(Format, RandomUuidIsVersion4) {
+  const std::regex shape("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = random_uuid();
+    EXPECT_TRUE(std::regex_match(id, shape)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
