@@ -21,6 +21,7 @@ packages=(
   redis-server                                                  # real Redis 7 for the rate-limit/cache tests
   nodejs npm                                                    # integration tests with the official SDKs
   curl openssl                                                  # openssl CLI: TLS test certificates
+  awscli                                                        # uploads objects to the S3 test server (config sync tests)
 )
 if [ "${SWITCHYARD_BENCH_DEPS:-0}" = "1" ]; then
   packages+=(wrk nginx-light)                                   # bench/run.sh
@@ -34,6 +35,12 @@ done
 if command -v node >/dev/null && command -v npm >/dev/null; then
   filtered=()
   for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]}")
+fi
+# The AWS CLI may come from pip/pyenv instead.
+if command -v aws >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ "$p" == awscli ]] || filtered+=("$p"); done
   missing=("${filtered[@]}")
 fi
 if [ ${#missing[@]} -gt 0 ]; then

@@ -15,6 +15,7 @@
 
 #include "config/loader.h"
 #include "learned/cli.h"
+#include "server/config_sync.h"
 #include "server/server.h"
 #include "store/bootstrap.h"
 #include "telemetry/log.h"
@@ -116,6 +117,97 @@ std::optional<Config> load(const Args& args, bool as_log) {
     return std::nullopt;
   }
   return config;
+}
+
+// What `serve` starts with: the config, where it came from and its version.
+struct StartupConfig {
+  Config config;
+  ConfigSource source;         // what the sync watches (the object even after a fallback)
+  std::string served_version;  // empty when the object store failed at startup
+  std::string startup_error;   // why the object could not be used
+};
+
+std::optional<Config> parse_logged(const std::string& text, const std::string& where,
+                                   const EnvLookup& env, std::vector<std::string>& errors) {
+  ConfigDiagnostics diagnostics;
+  auto config = parse_config(text, env, diagnostics);
+  for (const auto& warning : diagnostics.warnings) {
+    log_event(LogLevel::kWarning, "config", {{"detail", json_string(warning)}});
+  }
+  errors = diagnostics.errors;
+  if (config) config->source = where;
+  return config;
+}
+
+// Startup order: the object in S3/GCS when CONFIG_S3_* / CONFIG_GCS_* (or
+// LiteLLM's LITELLM_CONFIG_BUCKET_*) name one; if it cannot be read or is
+// invalid, the local lookup (--config, LITELLM_CONFIG_PATH,
+// /app/config/config.yaml) with an error logged, while the sync keeps
+// trying the object. Without an object: the local lookup only.
+std::optional<StartupConfig> load_for_serve(const Args& args) {
+  const EnvLookup env = process_env();
+  std::string source_error;
+  auto remote = remote_config_source(env, source_error);
+  if (!source_error.empty()) {
+    std::fprintf(stderr, "error: %s\n", source_error.c_str());
+    return std::nullopt;
+  }
+  StartupConfig out;
+  if (remote) {
+    out.source = *remote;
+    S3Client client(object_store_settings(*remote, env));
+    Result<FetchedConfig> fetched = Error::make(ErrorKind::kUnavailable, "not tried");
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(attempt));
+      fetched = fetch_config(*remote, &client, "");
+      if (fetched) break;
+    }
+    if (fetched) {
+      std::vector<std::string> errors;
+      if (auto config = parse_logged(fetched->text, remote->location(), env, errors)) {
+        out.config = std::move(*config);
+        out.served_version = fetched->version;
+        log_event(LogLevel::kInfo, "config read from object storage",
+                  {{"source", json_string(remote->location())},
+                   {"version", json_string(fetched->version)}});
+        return out;
+      }
+      out.startup_error = "invalid config in " + remote->location() + ":";
+      for (const auto& e : errors) out.startup_error += " " + e + ";";
+    } else {
+      out.startup_error = fetched.error().message;
+    }
+    log_event(
+        LogLevel::kError, "cannot use the config object; falling back to the local config",
+        {{"source", json_string(remote->location())}, {"error", json_string(out.startup_error)}});
+  }
+  auto location = locate_config(option(args, "--config"), env);
+  if (!location.path) {
+    std::string tried;
+    for (const auto& place : location.tried) tried += "\n  - " + place;
+    std::fprintf(stderr, "error: no config file found. Looked in:%s\n", tried.c_str());
+    return std::nullopt;
+  }
+  ConfigSource file;
+  file.path = *location.path;
+  auto fetched = fetch_config(file, nullptr, "");
+  if (!fetched) {
+    std::fprintf(stderr, "error: %s\n", fetched.error().message.c_str());
+    return std::nullopt;
+  }
+  std::vector<std::string> errors;
+  auto config = parse_logged(fetched->text, file.path, env, errors);
+  if (!config) {
+    std::fprintf(stderr, "error: invalid config %s:\n", file.path.c_str());
+    for (const auto& error : errors) std::fprintf(stderr, "  - %s\n", error.c_str());
+    return std::nullopt;
+  }
+  out.config = std::move(*config);
+  if (!remote) {
+    out.source = file;
+    out.served_version = fetched->version;
+  }
+  return out;
 }
 
 bool parse_int(const std::string& text, long& out) {
@@ -227,8 +319,14 @@ int cmd_serve(const Args& args) {
       return 2;
     }
   }
-  auto config = load(args, true);
-  if (!config) return 1;
+  auto startup = load_for_serve(args);
+  if (!startup) return 1;
+  auto sync_options = ConfigSyncOptions::from_env(process_env(), startup->source);
+  if (!sync_options) {
+    std::fprintf(stderr, "error: %s\n", sync_options.error().message.c_str());
+    return 2;
+  }
+  auto* config = &startup->config;
 
   ServeOptions options;
   options.host = option(args, "--host").value_or(config->server.host);
@@ -258,6 +356,10 @@ int cmd_serve(const Args& args) {
   auto states = std::make_shared<DeploymentStates>();
   auto snapshot = make_snapshot(std::make_shared<const Config>(std::move(*config)), process_env(),
                                 *states, warnings);
+  // Router artefacts from object storage go to the data dir (the one
+  // writable place besides /tmp; see docs/operations.md).
+  LearnedRoutingOptions learned_options;
+  learned_options.data_dir = snapshot->config->server.data_dir;
   for (const auto& w : warnings)
     log_event(LogLevel::kWarning, "deployment", {{"detail", json_string(w)}});
   const auto& cfg = *snapshot->config;
@@ -269,7 +371,7 @@ int cmd_serve(const Args& args) {
   const auto strategy = cfg.router_settings.routing_strategy;
   if (is_learned_strategy(strategy)) {
     const auto& strategy_args = cfg.router_settings.routing_strategy_args;
-    auto learned = std::make_shared<LearnedRouting>(strategy, strategy_args);
+    auto learned = std::make_shared<LearnedRouting>(strategy, strategy_args, learned_options);
     // A router that cannot load does not stop the gateway: requests use the
     // fallback strategy until a valid artefact appears (hot reload or
     // POST /router/reload).
@@ -289,13 +391,16 @@ int cmd_serve(const Args& args) {
                   json_string(routing_strategy_name(strategy_args.fallback_strategy))}});
     }
     learned->start_watching();
-    options.learned_routing = std::move(learned);
+    snapshot->learned_routing = std::move(learned);
   }
   log_event(LogLevel::kInfo, "config loaded",
             {{"source", json_string(cfg.source)},
              {"deployments", std::to_string(cfg.model_list.size())},
              {"model_groups", std::to_string(snapshot->registry->group_names().size())}});
   options.store = start_store(cfg);
+  options.config_sync =
+      std::make_shared<ConfigSync>(std::move(*sync_options), process_env(), learned_options,
+                                   startup->served_version, startup->startup_error);
   return run_server(states, snapshot, options);
 }
 

@@ -66,6 +66,8 @@ struct LitellmParams {
   // Any other key: passed to the upstream request body as a default the
   // client's own value overrides (temperature, top_p, seed, ...).
   boost::json::object extra_body;
+
+  bool operator==(const LitellmParams&) const = default;
 };
 
 struct ModelInfo {
@@ -76,12 +78,16 @@ struct ModelInfo {
   std::optional<double> input_cost_per_token;
   std::optional<double> output_cost_per_token;
   boost::json::object metadata;  // every model_info key, as written
+
+  bool operator==(const ModelInfo&) const = default;
 };
 
 struct Deployment {
   std::string model_name;  // the model group
   LitellmParams params;
   ModelInfo info;
+
+  bool operator==(const Deployment&) const = default;
 };
 
 struct RoutingStrategyArgs {
@@ -101,6 +107,8 @@ struct RoutingStrategyArgs {
   // Classic strategy used while no router model can score (load failure).
   RoutingStrategy fallback_strategy = RoutingStrategy::kSimpleShuffle;
   boost::json::object extra;  // keys not listed above, kept for custom routers
+
+  bool operator==(const RoutingStrategyArgs&) const = default;
 };
 
 struct RouterSettings {
@@ -121,6 +129,8 @@ struct RouterSettings {
   std::optional<int64_t> redis_port;
   Secret redis_password;
   bool enable_pre_call_checks = false;
+
+  bool operator==(const RouterSettings&) const = default;
 };
 
 struct GeneralSettings {

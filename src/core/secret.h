@@ -14,6 +14,8 @@ class Secret {
   // The only way to read the value; grep for reveal() to audit every use.
   const std::string& reveal() const { return value_; }
   const char* masked() const { return value_.empty() ? "" : "***"; }
+  // Compares without revealing (config reload diffs).
+  bool operator==(const Secret&) const = default;
 
  private:
   std::string value_;

@@ -140,10 +140,68 @@ const std::string& RankedRoute::candidate_of(const DeploymentRuntime* deployment
   return kNone;
 }
 
-LearnedRouting::LearnedRouting(RoutingStrategy strategy, RoutingStrategyArgs args)
+LearnedRouting::LearnedRouting(RoutingStrategy strategy, RoutingStrategyArgs args,
+                               LearnedRoutingOptions options)
     : strategy_(strategy),
       args_(std::move(args)),
-      candidate_model_ids_(read_candidate_model_ids(args_.llm_data_path)) {}
+      options_(std::move(options)),
+      candidate_model_ids_(read_candidate_model_ids(args_.llm_data_path)) {
+  if (auto object = parse_s3_uri(args_.model_path)) {
+    remote_ = std::move(*object);
+  } else if (!args_.model_s3_bucket.empty() && !args_.model_s3_key.empty()) {
+    remote_ = ObjectRef{args_.model_s3_bucket, args_.model_s3_key, "s3"};
+  }
+}
+
+std::string LearnedRouting::local_copy_path() const {
+  if (!remote_) return {};
+  // One flat, predictable name per object: no key segment can climb out of
+  // the data dir, and the extension stays (pickles are still refused).
+  std::string name = remote_->key;
+  for (char& c : name) {
+    if (c == '/' || c == '\\') c = '_';
+  }
+  while (!name.empty() && name.front() == '.') name.erase(name.begin());
+  return (fs::path(options_.data_dir) / "models" / "s3" / remote_->bucket / name).string();
+}
+
+Result<std::string> LearnedRouting::download(bool force) {
+  const std::string local = local_copy_path();
+  if (!s3_) {
+    auto settings = options_.s3 ? *options_.s3 : S3Settings::from_env(process_env());
+    s3_ = std::make_unique<S3Client>(std::move(settings));
+  }
+  std::string etag;
+  {
+    std::lock_guard lock(status_mutex_);
+    etag = remote_etag_;
+  }
+  std::error_code ec;
+  const bool have_copy = fs::is_regular_file(local, ec);
+  auto got = s3_->get_to_file(*remote_, force || !have_copy ? std::string() : etag, local,
+                              std::chrono::minutes(10));
+  if (!got) {
+    {
+      std::lock_guard lock(status_mutex_);
+      remote_error_ = got.error().message;
+      ++remote_errors_;
+    }
+    // Serving a copy an earlier run downloaded beats serving no router.
+    if (!active() && have_copy) {
+      log_event(LogLevel::kWarning, "router object unreachable; loading the copy in the data dir",
+                {{"object", json_string(remote_->uri())},
+                 {"file", json_string(local)},
+                 {"error", json_string(got.error().message)}});
+      return local;
+    }
+    return got.error();
+  }
+  std::lock_guard lock(status_mutex_);
+  remote_error_.clear();
+  remote_synced_at_ = iso8601_now();
+  if (!got->not_modified) remote_etag_ = got->etag;
+  return local;
+}
 
 LearnedRouting::~LearnedRouting() {
   reload_thread_.stop();
@@ -170,7 +228,13 @@ ReloadOutcome LearnedRouting::load(bool force) {
     return outcome;
   };
 
-  auto file = artefact_file(args_.model_path);
+  std::string model_path = args_.model_path;
+  if (remote_) {
+    auto local = download(force);
+    if (!local) return fail(local.error().message);
+    model_path = *local;
+  }
+  auto file = artefact_file(model_path);
   if (!file) return fail(file.error().message);
   std::error_code ec;
   const auto mtime = fs::last_write_time(*file, ec);
@@ -233,12 +297,18 @@ void LearnedRouting::start_watching() {
   asio::post(reload_thread_, [this] { schedule_poll(); });
 }
 
+void LearnedRouting::stop_watching() {
+  stopped_ = true;
+  asio::post(reload_thread_, [this] { poll_timer_.cancel(); });
+}
+
 void LearnedRouting::schedule_poll() {
+  if (stopped_) return;
   const auto interval = std::chrono::milliseconds(
       std::max<int64_t>(50, static_cast<int64_t>(args_.reload_interval * 1000)));
   poll_timer_.expires_after(interval);
   poll_timer_.async_wait([this](const error_code& ec) {
-    if (ec) return;
+    if (ec || stopped_) return;
     load(false);
     schedule_poll();
   });
@@ -399,6 +469,16 @@ std::string LearnedRouting::info_json(const ModelRegistry& registry) const {
   info["model_path"] = args_.model_path;
   info["hot_reload"] = args_.hot_reload;
   info["reload_interval"] = args_.reload_interval;
+  if (remote_) {
+    std::lock_guard lock(status_mutex_);
+    info["object"] = remote_->uri();
+    info["object_etag"] = remote_etag_;
+    info["object_local_copy"] = local_copy_path();
+    info["object_last_sync_at"] = remote_synced_at_;
+    info["object_last_error"] =
+        remote_error_.empty() ? json::value(nullptr) : json::value(remote_error_);
+    info["object_sync_errors"] = remote_errors_;
+  }
   auto router = active();
   info["loaded"] = router != nullptr;
   if (router) {

@@ -5,6 +5,15 @@
 //   and again when the file changes (mtime/size poll every reload_interval
 //   when hot_reload is on) or on POST /router/reload. Every load runs on this
 //   object's own thread, never on a request worker.
+// - model_path "s3://bucket/key" (or model_s3_bucket + model_s3_key) is
+//   downloaded into <data_dir>/models/ first: the poll asks S3 with
+//   If-None-Match (a changed ETag downloads and loads the new object),
+//   POST /router/reload downloads unconditionally. A failed download keeps
+//   the router being served; at startup, a copy left in the data dir by an
+//   earlier run is served while the store is unreachable.
+// - Lifetime: owned by the config Snapshots that use it (shared_ptr); a
+//   config reload that changes routing_strategy(_args) builds a new one and
+//   calls stop_watching() on this one.
 // - A loaded router is immutable and published through an atomic shared_ptr:
 //   a request keeps the one it started with; a failed load keeps the old one.
 // - rank() turns one request into tiers of deployments, best-scored candidate
@@ -28,6 +37,7 @@
 #include "core/asio.h"
 #include "learned/router.h"
 #include "routing/model_registry.h"
+#include "upstream/s3_client.h"
 
 namespace switchyard {
 
@@ -60,17 +70,32 @@ struct RankedRoute {
   const std::string& candidate_of(const DeploymentRuntime* deployment) const;
 };
 
+struct LearnedRoutingOptions {
+  // Where router artefacts from object storage are written (models/ below it).
+  std::string data_dir = "./data";
+  // S3 access for s3:// model paths; null: S3Settings::from_env(process_env()).
+  std::shared_ptr<const S3Settings> s3;
+};
+
 class LearnedRouting {
  public:
-  LearnedRouting(RoutingStrategy strategy, RoutingStrategyArgs args);
+  LearnedRouting(RoutingStrategy strategy, RoutingStrategyArgs args,
+                 LearnedRoutingOptions options = {});
   ~LearnedRouting();
   LearnedRouting(const LearnedRouting&) = delete;
   LearnedRouting& operator=(const LearnedRouting&) = delete;
 
   // The first load, synchronous (at startup, before serving).
   ReloadOutcome load_initial();
-  // Starts the mtime poll when hot_reload is on.
+  // Starts the mtime (or S3 ETag) poll when hot_reload is on.
   void start_watching();
+  // Stops the poll for good (this router was replaced by a config reload).
+  void stop_watching();
+  // The object model_path names in S3, when it names one.
+  const std::optional<ObjectRef>& remote() const { return remote_; }
+  // Where a remote artefact is downloaded to.
+  std::string local_copy_path() const;
+  const RoutingStrategyArgs& args() const { return args_; }
   // Loads model_path now on the reload thread (even when unchanged) and
   // resumes the caller on its own executor.
   awaitable<ReloadOutcome> reload_now();
@@ -108,12 +133,19 @@ class LearnedRouting {
 
  private:
   ReloadOutcome load(bool force);
+  // Downloads the remote artefact (conditional unless forced) and returns
+  // the local file to load.
+  Result<std::string> download(bool force);
   void schedule_poll();
   std::vector<const DeploymentRuntime*> resolve(const std::string& candidate,
                                                 const ModelRegistry& registry) const;
 
   RoutingStrategy strategy_;
   RoutingStrategyArgs args_;
+  LearnedRoutingOptions options_;
+  std::optional<ObjectRef> remote_;
+  std::unique_ptr<S3Client> s3_;  // reload thread only
+  std::atomic<bool> stopped_{false};
   std::vector<std::pair<std::string, std::string>> candidate_model_ids_;  // from llm_data_path
   std::atomic<std::shared_ptr<const LoadedRouter>> active_;
   asio::thread_pool reload_thread_{1};
@@ -126,6 +158,10 @@ class LearnedRouting {
   uintmax_t attempted_size_ = 0;
   uint64_t reloads_ok_ = 0;
   uint64_t reloads_failed_ = 0;
+  std::string remote_etag_;       // of the object last downloaded
+  std::string remote_synced_at_;  // last successful GET (200 or 304)
+  std::string remote_error_;      // last failed GET, cleared by a success
+  uint64_t remote_errors_ = 0;
 };
 
 // The text a learned router scores: the last user message of a chat request

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "config/reload_diff.h"
 #include "routing/price_table.h"
 
 namespace switchyard {
@@ -28,7 +29,8 @@ std::shared_ptr<const ModelRegistry> ModelRegistry::build(
     const std::string where = "model_list[" + std::to_string(i) + "] (" + d.model_name + ")";
     auto rt = std::make_unique<DeploymentRuntime>();
     rt->config = &d;
-    rt->state = &states.get(d.info.id);
+    // Keyed so a reload hands live state only to the same deployment.
+    rt->state = &states.get(deployment_state_key(d));
     rt->input_cost_per_token =
         d.params.input_cost_per_token ? d.params.input_cost_per_token : d.info.input_cost_per_token;
     rt->output_cost_per_token = d.params.output_cost_per_token ? d.params.output_cost_per_token

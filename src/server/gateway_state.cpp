@@ -2,9 +2,9 @@
 
 namespace switchyard {
 
-std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config,
-                                              const EnvLookup& env, DeploymentStates& states,
-                                              std::vector<std::string>& warnings) {
+std::shared_ptr<Snapshot> make_snapshot(std::shared_ptr<const Config> config, const EnvLookup& env,
+                                        DeploymentStates& states,
+                                        std::vector<std::string>& warnings) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->registry = ModelRegistry::build(config, env, states, warnings);
   snapshot->selection = selection_policy(config->router_settings);

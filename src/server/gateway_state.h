@@ -25,20 +25,23 @@ struct Snapshot {
   size_t max_body_bytes = size_t{10} * 1024 * 1024;
   SelectionPolicy selection;
   int64_t num_retries = 0;
+  // Set when routing_strategy is llmrouter-*. Part of the snapshot so a
+  // request keeps the router object it started with across a config reload.
+  std::shared_ptr<LearnedRouting> learned_routing;
 };
 
-std::shared_ptr<const Snapshot> make_snapshot(std::shared_ptr<const Config> config,
-                                              const EnvLookup& env, DeploymentStates& states,
-                                              std::vector<std::string>& warnings);
+std::shared_ptr<Snapshot> make_snapshot(std::shared_ptr<const Config> config, const EnvLookup& env,
+                                        DeploymentStates& states,
+                                        std::vector<std::string>& warnings);
+
+class ConfigSync;
 
 class GatewayState {
  public:
   GatewayState(std::shared_ptr<DeploymentStates> states, std::shared_ptr<const Snapshot> snapshot,
-               size_t worker_count, bool access_log,
-               std::shared_ptr<LearnedRouting> learned_routing = nullptr)
+               size_t worker_count, bool access_log)
       : states_(std::move(states)),
         snapshot_(std::move(snapshot)),
-        learned_routing_(std::move(learned_routing)),
         metrics_(worker_count),
         access_log_(access_log) {}
 
@@ -49,8 +52,15 @@ class GatewayState {
     snapshot_.store(std::move(next), std::memory_order_release);
   }
   Metrics& metrics() { return metrics_; }
-  // nullptr unless routing_strategy is llmrouter-*.
-  LearnedRouting* learned_routing() const { return learned_routing_.get(); }
+  // nullptr unless routing_strategy is llmrouter-*. The current snapshot's;
+  // code serving a request uses its own Snapshot::learned_routing instead
+  // (a config reload may replace this one).
+  LearnedRouting* learned_routing() const { return snapshot()->learned_routing.get(); }
+  DeploymentStates& deployment_states() { return *states_; }
+  // Config reload and object-storage sync (server/config_sync.h); null in
+  // tests that build a GatewayState by hand. Set before the workers start.
+  ConfigSync* config_sync() const { return config_sync_; }
+  void set_config_sync(ConfigSync* sync) { config_sync_ = sync; }
   AccessLog& access_log() { return access_log_; }
   // Keys, spend and budgets; null when the gateway runs without a store
   // (open mode without a database). Set before the workers start.
@@ -69,13 +79,13 @@ class GatewayState {
  private:
   std::shared_ptr<DeploymentStates> states_;  // outlives every snapshot that points into it
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
-  std::shared_ptr<LearnedRouting> learned_routing_;
   Metrics metrics_;
   AccessLog access_log_;
   std::shared_ptr<store::StoreService> store_;
   std::shared_ptr<store::RedisShared> redis_;
   std::shared_ptr<store::ResponseCache> cache_;
   std::atomic<bool> draining_{false};
+  ConfigSync* config_sync_ = nullptr;
 };
 
 }  // namespace switchyard

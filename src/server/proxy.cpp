@@ -862,7 +862,7 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
 
   const ModelRegistry& registry = *snapshot.registry;
   const ModelGroup* group = registry.find(request.model);
-  const LearnedRouting* learned = worker.state.learned_routing();
+  const LearnedRouting* learned = snapshot.learned_routing.get();
   // A router alias ("auto") stands for every candidate; a model_list group
   // of the same name wins over it.
   ModelGroup alias_group;

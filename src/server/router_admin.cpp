@@ -68,7 +68,7 @@ std::string classic_info(const Snapshot& snapshot) {
 awaitable<void> handle_router_reload(Worker& worker, const Snapshot& snapshot,
                                      const std::string& body, ClientConnection& client,
                                      RequestContext& ctx, bool keep_alive) {
-  LearnedRouting* learned = worker.state.learned_routing();
+  LearnedRouting* learned = snapshot.learned_routing.get();
   if (learned == nullptr) {
     co_await send_error(client, ctx, not_learned_error(snapshot), keep_alive);
     co_return;
@@ -95,7 +95,7 @@ awaitable<void> handle_router_reload(Worker& worker, const Snapshot& snapshot,
 
 awaitable<void> handle_router_info(Worker& worker, const Snapshot& snapshot,
                                    ClientConnection& client, RequestContext& ctx, bool keep_alive) {
-  LearnedRouting* learned = worker.state.learned_routing();
+  LearnedRouting* learned = snapshot.learned_routing.get();
   std::string body = learned ? learned->info_json(*snapshot.registry) : classic_info(snapshot);
   ctx.status = 200;
   co_await client.send(200, kJsonContentType, body, ctx.response_headers(), keep_alive);

@@ -56,8 +56,7 @@ int run_server(std::shared_ptr<DeploymentStates> states,
                const std::shared_ptr<const Snapshot>& snapshot, const ServeOptions& options) {
   std::signal(SIGPIPE, SIG_IGN);
   const size_t thread_count = std::max<size_t>(1, options.threads);
-  GatewayState state(std::move(states), snapshot, thread_count, options.access_log,
-                     options.learned_routing);
+  GatewayState state(std::move(states), snapshot, thread_count, options.access_log);
   const ServerSettings& settings = snapshot->config->server;
   state.set_store(options.store);
   if (auto redis_at = store::redis_options(*snapshot->config, process_env());
@@ -114,6 +113,10 @@ int run_server(std::shared_ptr<DeploymentStates> states,
     if (i == 0) endpoint.port(workers[0]->acceptor->local_endpoint().port());
   }
 
+  if (options.config_sync) {
+    state.set_config_sync(options.config_sync.get());
+    options.config_sync->start(state);
+  }
   for (auto& worker : workers) asio::co_spawn(worker->io, accept_loop(*worker), log_exception);
   std::vector<std::thread> threads;
   threads.reserve(workers.size());
@@ -137,6 +140,8 @@ int run_server(std::shared_ptr<DeploymentStates> states,
   control.run();
 
   state.start_draining();
+  // No config swaps while draining.
+  if (options.config_sync) options.config_sync->stop();
   log_event(LogLevel::kInfo, "draining",
             {{"signal", std::to_string(received)},
              {"in_flight", std::to_string(state.metrics().in_flight().load())},

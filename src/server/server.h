@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "server/config_sync.h"
 #include "server/gateway_state.h"
 #include "store/store_service.h"
 
@@ -16,8 +17,9 @@ struct ServeOptions {
   size_t threads = 1;
   double drain_grace_seconds = 30;
   bool access_log = true;
-  // Set when routing_strategy is llmrouter-*; already loaded once.
-  std::shared_ptr<LearnedRouting> learned_routing;
+  // Config reload / object-storage sync; started with the workers, stopped
+  // when draining begins. Optional.
+  std::shared_ptr<ConfigSync> config_sync;
   std::shared_ptr<store::StoreService> store;  // optional
 };
 

@@ -7,6 +7,8 @@
 #include "core/format.h"
 #include "providers/anthropic/translate_request.h"
 #include "server/admin.h"
+#include "server/config_admin.h"
+#include "server/config_sync.h"
 #include "server/key_auth.h"
 #include "server/proxy.h"
 #include "server/router_admin.h"
@@ -43,6 +45,8 @@ enum class RouteId {
   kMessages,
   kRouterReload,
   kRouterInfo,
+  kConfigReload,
+  kConfigSyncStatus,
   kAdmin,  // key and spend management (server/admin.h)
   kUnknown,
 };
@@ -94,6 +98,10 @@ RouteMatch match_route(std::string_view path) {
   if (path == "/router/reload")
     return {RouteId::kRouterReload, http::verb::post, "/router/reload", {}};
   if (path == "/router/info") return {RouteId::kRouterInfo, http::verb::get, "/router/info", {}};
+  if (path == "/config/reload")
+    return {RouteId::kConfigReload, http::verb::post, "/config/reload", {}};
+  if (path == "/config/sync/status")
+    return {RouteId::kConfigSyncStatus, http::verb::get, "/config/sync/status", {}};
   if (auto admin = match_admin_route(path))
     return {RouteId::kAdmin, admin->method, admin->label, {}};
   return {RouteId::kUnknown, http::verb::get, "other", {}};
@@ -239,12 +247,19 @@ std::string metrics_text(GatewayState& state) {
   if (auto* store = state.store()) store->render_metrics(text);
   if (auto* redis = state.redis()) redis->render_metrics(text);
   if (auto* cache = state.cache()) cache->render_metrics(text);
-  if (const LearnedRouting* learned = state.learned_routing()) text += learned->render_prometheus();
+  const auto snapshot = state.snapshot();
+  if (const LearnedRouting* learned = snapshot->learned_routing.get()) {
+    text += learned->render_prometheus();
+  }
+  if (const ConfigSync* sync = state.config_sync()) text += sync->render_prometheus();
   return text;
 }
 
 // Routes only the master key may use (a virtual key gets 403).
-bool master_only(RouteId id) { return id == RouteId::kAdmin || id == RouteId::kRouterReload; }
+bool master_only(RouteId id) {
+  return id == RouteId::kAdmin || id == RouteId::kRouterReload || id == RouteId::kConfigReload ||
+         id == RouteId::kConfigSyncStatus;
+}
 
 awaitable<void> send_json(ClientConnection& client, RequestContext& ctx, int status,
                           const std::string& body, bool keep_alive) {
@@ -329,11 +344,11 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
   switch (route.id) {
     case RouteId::kModels: {
       co_await send_json(client, ctx, 200,
-                         models_list_body(registry, worker.state.learned_routing()), keep_alive);
+                         models_list_body(registry, snapshot.learned_routing.get()), keep_alive);
       co_return;
     }
     case RouteId::kModel: {
-      const auto listed = listed_models(registry, worker.state.learned_routing());
+      const auto listed = listed_models(registry, snapshot.learned_routing.get());
       const ModelGroup* group = registry.find(route.model_id);
       const bool is_alias = group == nullptr &&
                             std::find(listed.begin(), listed.end(), route.model_id) != listed.end();
@@ -367,6 +382,12 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
       co_return;
     case RouteId::kRouterInfo:
       co_await handle_router_info(worker, snapshot, client, ctx, keep_alive);
+      co_return;
+    case RouteId::kConfigReload:
+      co_await handle_config_reload(worker, client, ctx, keep_alive);
+      co_return;
+    case RouteId::kConfigSyncStatus:
+      co_await handle_config_sync_status(worker, client, ctx, keep_alive);
       co_return;
     case RouteId::kAdmin:
       co_await handle_admin(worker, req, client, ctx, keep_alive);
