@@ -9,6 +9,7 @@
 // S3 server: an honest stand-in for GCS only in that it speaks the same
 // XML API; no GCS emulator runs here.
 
+import { trainRouter } from './lib/routers.mjs';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, renameSync, rmSync, existsSync, unlinkSync, readFileSync } from 'node:fs';
@@ -31,26 +32,7 @@ if (!s3choice.kind) {
 }
 const skip = s3choice.kind ? false : s3choice.why;
 
-function trainingRows(mirrored) {
-  const rows = [];
-  const cost = { cheap: 0.0001, coder: 0.001, big: 0.01 };
-  for (let i = 0; i < 30; i++) {
-    const code = { cheap: 0, coder: 1, big: 0.5 };
-    const chat = { cheap: 1, coder: 0, big: 0.5 };
-    rows.push({ query: `write python code to parse file number ${i} with a function and a loop`, quality: mirrored ? chat : code, cost_usd: cost });
-    rows.push({ query: `tell me about the weather and holidays in city ${i} this week`, quality: mirrored ? code : chat, cost_usd: cost });
-  }
-  return rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-}
-
-async function train(dir, name, mirrored) {
-  const data = path.join(dir, `${name}.jsonl`);
-  const out = path.join(dir, `${name}.syr`);
-  writeFileSync(data, trainingRows(mirrored));
-  const res = await runCli(['train', '--strategy', 'knn', '--data', data, '--out', out, '--seed', '7'], { timeoutMs: 60_000 });
-  assert.equal(res.code, 0, res.stderr);
-  return out;
-}
+const train = trainRouter;
 
 function gatewayYaml({ extraGroup = '', port, routerObject } = {}) {
   return `

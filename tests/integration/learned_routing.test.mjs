@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { trainingRows, trainRouter, CODE_PROMPT, CHAT_PROMPT } from './lib/routers.mjs';
 import { startGateway, configPath, randomToken, runCli, installExitGuard } from './lib/gateway.mjs';
 import { post, request, parsePrometheus, sleep } from './lib/http.mjs';
 import { startFakeUpstream } from './fake_upstream.mjs';
@@ -19,29 +20,8 @@ import { startFakeUpstream } from './fake_upstream.mjs';
 installExitGuard();
 
 const T = { timeout: 30_000 };
-const CODE_PROMPT = 'please write python code for a parser with a function';
-const CHAT_PROMPT = 'what is the weather like in paris this week';
 
-function trainingRows(mirrored) {
-  const rows = [];
-  const cost = { cheap: 0.0001, coder: 0.001, big: 0.01 };
-  for (let i = 0; i < 30; i++) {
-    const code = { cheap: 0, coder: 1, big: 0.5 };
-    const chat = { cheap: 1, coder: 0, big: 0.5 };
-    rows.push({ query: `write python code to parse file number ${i} with a function and a loop`, quality: mirrored ? chat : code, cost_usd: cost });
-    rows.push({ query: `tell me about the weather and holidays in city ${i} this week`, quality: mirrored ? code : chat, cost_usd: cost });
-  }
-  return rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-}
-
-async function train(dir, name, mirrored) {
-  const data = path.join(dir, `${name}.jsonl`);
-  const out = path.join(dir, `${name}.syr`);
-  writeFileSync(data, trainingRows(mirrored));
-  const res = await runCli(['train', '--strategy', 'knn', '--data', data, '--out', out, '--seed', '7'], { timeoutMs: 60_000 });
-  assert.equal(res.code, 0, res.stderr);
-  return out;
-}
+const train = trainRouter;
 
 /** Replaces `target` atomically (write beside it, then rename), as a deploy script should. */
 function installFile(target, bytes) {
