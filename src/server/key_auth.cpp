@@ -335,8 +335,13 @@ void settle_inference(Worker& worker, const Snapshot& snapshot, RequestContext& 
     count_tokens(worker, *store, ctx.key_token, ctx.usage.total_tokens);
   }
   if (ctx.caller == RequestContext::Caller::kVirtualKey && ctx.key && ctx.key->max_budget) {
+    // A budget needs its settlement (and the key's spend) even when spend
+    // logs are off: the reservation is released by the same write.
     store->settle(ctx.reservation, spend_row(ctx, cost));
-  } else {
+  } else if (ctx.caller == RequestContext::Caller::kVirtualKey ||
+             !snapshot.config->general_settings.disable_spend_logs) {
+    // disable_spend_logs drops the rows of master-key (and open) requests.
+    // A virtual key's rows stay: its spend total is built from them.
     store->record_spend(spend_row(ctx, cost));
   }
 }

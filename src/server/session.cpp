@@ -189,15 +189,39 @@ awaitable<DbHealth> check_db(Worker& worker) {
 
 // The model groups, plus the learned router's aliases ("auto") that no group
 // shadows, so SDK users can discover them.
-std::vector<std::string> listed_models(const ModelRegistry& registry,
-                                       const LearnedRouting* learned) {
+// A virtual key sees only the models its `models` list allows (as LiteLLM).
+std::vector<std::string> listed_models(const ModelRegistry& registry, const LearnedRouting* learned,
+                                       const store::KeyRecord* key = nullptr) {
   std::vector<std::string> names = registry.group_names();
   if (learned != nullptr) {
     for (const auto& alias : learned->aliases()) {
       if (registry.find(alias) == nullptr) names.push_back(alias);
     }
   }
+  if (key != nullptr) {
+    std::erase_if(names, [key](const std::string& name) { return !key->allows_model(name); });
+  }
   return names;
+}
+
+// GET /v1/models/{id}: 404 unless the id is a group, a group alias or a
+// router alias that this caller may see; the message lists only those.
+std::optional<Error> unknown_model_error(const ModelRegistry& registry,
+                                         const LearnedRouting* learned, const store::KeyRecord* key,
+                                         std::string_view id) {
+  const auto listed = listed_models(registry, learned, key);
+  const ModelGroup* group = registry.find(id);
+  bool visible = std::find(listed.begin(), listed.end(), id) != listed.end();
+  if (!visible && group != nullptr) {  // a model_group_alias of a visible group
+    visible = key == nullptr || key->allows_model(id) || key->allows_model(group->name);
+  }
+  if (visible) return std::nullopt;
+  std::string names;
+  for (const auto& name : listed) names += (names.empty() ? "" : ", ") + name;
+  return Error::make(
+      ErrorKind::kNotFound,
+      "The model '" + std::string(id) + "' does not exist. Available models: " + names,
+      "model_not_found", "model");
 }
 
 // Plain function: GCC 12 miscompiles a ?: building a std::string inside a coroutine.
@@ -205,9 +229,10 @@ std::string model_card_body(std::string_view id) {
   return boost::json::serialize(model_card(std::string(id), process_start_time()));
 }
 
-std::string models_list_body(const ModelRegistry& registry, const LearnedRouting* learned) {
+std::string models_list_body(const ModelRegistry& registry, const LearnedRouting* learned,
+                             const store::KeyRecord* key) {
   boost::json::array data;
-  for (const auto& name : listed_models(registry, learned)) {
+  for (const auto& name : listed_models(registry, learned, key)) {
     data.push_back(model_card(name, process_start_time()));
   }
   return boost::json::serialize(boost::json::object{{"object", "list"}, {"data", std::move(data)}});
@@ -344,22 +369,14 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
   switch (route.id) {
     case RouteId::kModels: {
       co_await send_json(client, ctx, 200,
-                         models_list_body(registry, snapshot.learned_routing.get()), keep_alive);
+                         models_list_body(registry, snapshot.learned_routing.get(), ctx.key.get()),
+                         keep_alive);
       co_return;
     }
     case RouteId::kModel: {
-      const auto listed = listed_models(registry, snapshot.learned_routing.get());
-      const ModelGroup* group = registry.find(route.model_id);
-      const bool is_alias = group == nullptr &&
-                            std::find(listed.begin(), listed.end(), route.model_id) != listed.end();
-      if (group == nullptr && !is_alias) {
-        co_await send_error(
-            client, ctx,
-            Error::make(ErrorKind::kNotFound,
-                        "The model '" + std::string(route.model_id) +
-                            "' does not exist. Available models: " + registry.available_names(),
-                        "model_not_found", "model"),
-            keep_alive);
+      if (auto missing = unknown_model_error(registry, snapshot.learned_routing.get(),
+                                             ctx.key.get(), route.model_id)) {
+        co_await send_error(client, ctx, *missing, keep_alive);
         co_return;
       }
       co_await send_json(client, ctx, 200, model_card_body(route.model_id), keep_alive);

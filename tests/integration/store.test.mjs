@@ -106,6 +106,19 @@ describe('virtual keys on the embedded SQLite store', () => {
     assert.equal(err.type, 'permission_error');
   });
 
+  it('a key sees only its allowed models in /v1/models; the master key sees all', T, async () => {
+    const k = await a.generate({ models: ['priced'] });
+    const restricted = await client(gw, k.key).models.list();
+    assert.deepEqual(restricted.data.map((m) => m.id), ['priced']);
+    const hidden = await client(gw, k.key).models.retrieve('other').catch((e) => e);
+    assert.equal(hidden.status, 404);
+    assert.ok(!hidden.message.includes('other,') && !hidden.message.includes(', other'), hidden.message);
+    const card = await client(gw, k.key).models.retrieve('priced');
+    assert.equal(card.id, 'priced');
+    const all = await client(gw, masterKey).models.list();
+    assert.deepEqual(all.data.map((m) => m.id).sort(), ['other', 'priced']);
+  });
+
   it('unknown and expired keys get 401, blocked keys 403, admin routes refuse virtual keys', T, async () => {
     assert.equal(await status(client(gw, 'sk-not-a-real-key-123456').chat.completions.create(CHAT)), 401);
     const short = await a.generate({ duration: '1s' });
