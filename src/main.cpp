@@ -92,18 +92,25 @@ std::optional<std::string> option(const Args& args, const char* name) {
   return it->second;
 }
 
-// Locates, parses and validates the config; prints problems to stderr.
-std::optional<Config> load(const Args& args, bool as_log) {
-  const EnvLookup env = process_env();
+// The local config file (--config, LITELLM_CONFIG_PATH, /app/config/config.yaml);
+// prints every place tried when none exists.
+std::optional<std::string> local_config_path(const Args& args, const EnvLookup& env) {
   auto location = locate_config(option(args, "--config"), env);
   if (!location.path) {
     std::string tried;
     for (const auto& place : location.tried) tried += "\n  - " + place;
     std::fprintf(stderr, "error: no config file found. Looked in:%s\n", tried.c_str());
-    return std::nullopt;
   }
+  return location.path;
+}
+
+// Locates, parses and validates the config; prints problems to stderr.
+std::optional<Config> load(const Args& args, bool as_log) {
+  const EnvLookup env = process_env();
+  auto local_path = local_config_path(args, env);
+  if (!local_path) return std::nullopt;
   ConfigDiagnostics diagnostics;
-  auto config = load_config_file(*location.path, env, diagnostics);
+  auto config = load_config_file(*local_path, env, diagnostics);
   for (const auto& warning : diagnostics.warnings) {
     if (as_log) {
       log_event(LogLevel::kWarning, "config", {{"detail", json_string(warning)}});
@@ -112,7 +119,7 @@ std::optional<Config> load(const Args& args, bool as_log) {
     }
   }
   if (!config) {
-    std::fprintf(stderr, "error: invalid config %s:\n", location.path->c_str());
+    std::fprintf(stderr, "error: invalid config %s:\n", local_path->c_str());
     for (const auto& error : diagnostics.errors) std::fprintf(stderr, "  - %s\n", error.c_str());
     return std::nullopt;
   }
@@ -181,15 +188,10 @@ std::optional<StartupConfig> load_for_serve(const Args& args) {
         LogLevel::kError, "cannot use the config object; falling back to the local config",
         {{"source", json_string(remote->location())}, {"error", json_string(out.startup_error)}});
   }
-  auto location = locate_config(option(args, "--config"), env);
-  if (!location.path) {
-    std::string tried;
-    for (const auto& place : location.tried) tried += "\n  - " + place;
-    std::fprintf(stderr, "error: no config file found. Looked in:%s\n", tried.c_str());
-    return std::nullopt;
-  }
+  auto local_path = local_config_path(args, env);
+  if (!local_path) return std::nullopt;
   ConfigSource file;
-  file.path = *location.path;
+  file.path = *local_path;
   auto fetched = fetch_config(file, nullptr, "");
   if (!fetched) {
     std::fprintf(stderr, "error: %s\n", fetched.error().message.c_str());
@@ -260,8 +262,8 @@ std::shared_ptr<store::StoreService> start_store(const Config& cfg) {
   // PostgreSQL is shared by replicas: migrations run only when asked (or as
   // a Job). The embedded SQLite file belongs to this process: migrated
   // unless explicitly disabled.
-  const bool migrate_now = postgres ? (run_env && *run_env == "true")
-                                    : !(run_env && *run_env == "false");
+  const bool migrate_now =
+      postgres ? (run_env && *run_env == "true") : !(run_env && *run_env == "false");
   if (!cfg.general_settings.database_url.empty() && !postgres) {
     log_event(LogLevel::kWarning,
               "database_url is not a postgresql:// URL; using the embedded SQLite store",
@@ -286,16 +288,16 @@ std::shared_ptr<store::StoreService> start_store(const Config& cfg) {
     return nullptr;
   }
   auto service = *opened;
-  auto schema = service->run_sync(
-      [](store::StoreDb& db) -> Result<int> { return db.schema_version(); });
+  auto schema =
+      service->run_sync([](store::StoreDb& db) -> Result<int> { return db.schema_version(); });
   if (!schema) {
     log_event(LogLevel::kWarning, "database not reachable at startup; will retry",
               {{"store", json_string(target)}, {"error", json_string(schema.error().message)}});
   } else if (*schema < store::latest_schema_version()) {
-    const std::string problem = "database schema at version " + std::to_string(*schema) +
-                                ", this build needs " +
-                                std::to_string(store::latest_schema_version()) +
-                                ": run `switchyard migrate` (or set LITELLM_RUN_DB_MIGRATIONS=true)";
+    const std::string problem =
+        "database schema at version " + std::to_string(*schema) + ", this build needs " +
+        std::to_string(store::latest_schema_version()) +
+        ": run `switchyard migrate` (or set LITELLM_RUN_DB_MIGRATIONS=true)";
     service->set_schema_state(false, problem);
     log_event(LogLevel::kError, "database schema out of date",
               {{"store", json_string(target)}, {"detail", json_string(problem)}});
