@@ -43,7 +43,9 @@ Result<InboundRequest> parse_inbound(ApiRoute route, std::string_view text) {
     return Error::make(ErrorKind::kInvalidRequest, "Request body must be a JSON object",
                        "invalid_json");
   }
-  return inbound_from_object(route, std::move(parsed.as_object()));
+  auto inbound = inbound_from_object(route, std::move(parsed.as_object()));
+  if (inbound) inbound->body_bytes = text.size();
+  return inbound;
 }
 
 namespace {

@@ -18,6 +18,7 @@ const char* api_route_suffix(ApiRoute route);   // "/chat/completions", ...
 struct InboundRequest {
   ApiRoute route = ApiRoute::kChatCompletions;
   boost::json::object body;
+  size_t body_bytes = 0;  // the body as the client sent it (for cost estimates)
   std::string model;
   bool stream = false;
   bool include_usage = false;

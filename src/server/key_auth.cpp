@@ -279,8 +279,9 @@ double estimate_cost(const InboundRequest& request, const ModelGroup& group) {
     out = std::max(out, d->output_cost_per_token.value_or(0));
   }
   if (in == 0 && out == 0) return 0;
-  const double prompt_tokens =
-      static_cast<double>(boost::json::serialize(request.body).size()) / 4.0 + 1;
+  // ~4 bytes a token, from the size the client sent (re-serializing the
+  // body here cost a full JSON write per request).
+  const double prompt_tokens = static_cast<double>(request.body_bytes) / 4.0 + 1;
   double completion_tokens = request.route == ApiRoute::kEmbeddings ? 0 : 256;
   for (const char* field : {"max_completion_tokens", "max_tokens"}) {
     if (const auto* v = request.body.if_contains(field); v && v->is_int64() && v->as_int64() >= 0) {

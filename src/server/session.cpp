@@ -263,7 +263,10 @@ Result<InboundRequest> anthropic_request(const http::request<http::string_body>&
   auto translated = anthropic::anthropic_to_openai_request(parsed.as_object(), "");
   if (!translated) return translated.error();
   auto inbound = inbound_from_object(ApiRoute::kChatCompletions, std::move(*translated));
-  if (inbound) copy_client_hints(req, *inbound);
+  if (inbound) {
+    copy_client_hints(req, *inbound);
+    inbound->body_bytes = req.body().size();
+  }
   return inbound;
 }
 
