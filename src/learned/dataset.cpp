@@ -16,6 +16,32 @@ namespace json = boost::json;
 
 namespace {
 
+// The non-empty lines of a JSONL text, trailing '\r' and spaces trimmed,
+// with their 1-based line numbers (for error messages).
+class JsonlLines {
+ public:
+  explicit JsonlLines(std::string_view text) : text_(text) {}
+  bool next(std::string_view& line, size_t& line_no) {
+    while (pos_ < text_.size()) {
+      size_t end = text_.find('\n', pos_);
+      if (end == std::string_view::npos) end = text_.size();
+      line = text_.substr(pos_, end - pos_);
+      pos_ = end + 1;
+      ++line_no_;
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+      if (line.empty()) continue;
+      line_no = line_no_;
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+  size_t line_no_ = 0;
+};
+
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 Error data_error(const std::string& where, const std::string& what) {
@@ -196,16 +222,10 @@ Result<Dataset> parse_dataset(std::string_view jsonl, std::string path) {
     if (model_seen.emplace(m, models.size()).second) models.push_back(m);
   };
 
+  JsonlLines lines(jsonl);
+  std::string_view line;
   size_t line_no = 0;
-  size_t pos = 0;
-  while (pos < jsonl.size()) {
-    size_t end = jsonl.find('\n', pos);
-    if (end == std::string_view::npos) end = jsonl.size();
-    std::string_view line = jsonl.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-    if (line.empty()) continue;
+  while (lines.next(line, line_no)) {
     const std::string where = path + ":" + std::to_string(line_no);
     boost::system::error_code ec;
     json::value v = json::parse(line, ec);
@@ -383,15 +403,10 @@ Dataset select_rows(const Dataset& data, const std::vector<size_t>& rows) {
 
 Result<std::vector<QueryRow>> parse_queries(std::string_view jsonl) {
   std::vector<QueryRow> out;
-  size_t line_no = 0, pos = 0;
-  while (pos < jsonl.size()) {
-    size_t end = jsonl.find('\n', pos);
-    if (end == std::string_view::npos) end = jsonl.size();
-    std::string_view line = jsonl.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-    if (line.empty()) continue;
+  JsonlLines lines(jsonl);
+  std::string_view line;
+  size_t line_no = 0;
+  while (lines.next(line, line_no)) {
     const std::string where = "input line " + std::to_string(line_no);
     boost::system::error_code ec;
     json::value v = json::parse(line, ec);
