@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "telemetry/log.h"
+#include "telemetry/prometheus_text.h"
 
 namespace switchyard {
 namespace json = boost::json;
@@ -507,35 +508,27 @@ std::string LearnedRouting::info_json(const ModelRegistry& registry) const {
 }
 
 std::string LearnedRouting::render_prometheus() const {
-  const std::string strategy = strategy_name();
+  const std::string_view strategy = strategy_name();
   std::string out;
+  append_prometheus_family(out, "llmrouter_model_reloads_total",
+                           "Router artefact loads (startup, file change, POST /router/reload), by "
+                           "result.",
+                           "counter");
   {
     std::lock_guard lock(status_mutex_);
-    out +=
-        "# HELP llmrouter_model_reloads_total Router artefact loads (startup, file change, "
-        "POST /router/reload), by result.\n# TYPE llmrouter_model_reloads_total counter\n";
-    out += "llmrouter_model_reloads_total{strategy=\"" + strategy + "\",result=\"success\"} " +
-           std::to_string(reloads_ok_) + "\n";
-    out += "llmrouter_model_reloads_total{strategy=\"" + strategy + "\",result=\"failure\"} " +
-           std::to_string(reloads_failed_) + "\n";
+    append_prometheus_sample(out, "llmrouter_model_reloads_total",
+                             {{"strategy", strategy}, {"result", "success"}}, reloads_ok_);
+    append_prometheus_sample(out, "llmrouter_model_reloads_total",
+                             {{"strategy", strategy}, {"result", "failure"}}, reloads_failed_);
   }
-  out +=
-      "# HELP llmrouter_model_info The router artefact being served (value 1).\n"
-      "# TYPE llmrouter_model_info gauge\n";
+  append_prometheus_family(out, "llmrouter_model_info",
+                           "The router artefact being served (value 1).", "gauge");
   if (auto router = active()) {
-    // Version and checksum come from our own artefact writer (hex / label),
-    // but escape quotes and backslashes anyway.
-    auto label = [](const std::string& v) {
-      std::string s;
-      for (char c : v) {
-        if (c == '"' || c == '\\') s.push_back('\\');
-        if (c != '\n') s.push_back(c);
-      }
-      return s;
-    };
-    out += "llmrouter_model_info{strategy=\"" + strategy + "\",version=\"" +
-           label(router->model->version()) + "\",checksum=\"" + label(router->model->checksum()) +
-           "\"} 1\n";
+    append_prometheus_sample(out, "llmrouter_model_info",
+                             {{"strategy", strategy},
+                              {"version", router->model->version()},
+                              {"checksum", router->model->checksum()}},
+                             uint64_t{1});
   }
   return out;
 }

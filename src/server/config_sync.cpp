@@ -7,6 +7,7 @@
 
 #include "server/gateway_state.h"
 #include "telemetry/log.h"
+#include "telemetry/prometheus_text.h"
 #include "upstream/aws_sigv4.h"
 
 namespace switchyard {
@@ -465,27 +466,25 @@ std::string ConfigSync::status_json() const {
 }
 
 std::string ConfigSync::render_prometheus() const {
-  const std::string source = options_.source.name();
+  const std::string source = options_.source.name();  // a path or URL: escaped as a label
   std::lock_guard lock(mutex_);
-  std::string out =
-      "# HELP config_reloads_total Config reloads (POST /config/reload, hot reload), by result.\n"
-      "# TYPE config_reloads_total counter\n";
-  out += "config_reloads_total{source=\"" + source + "\",result=\"success\"} " +
-         std::to_string(reloads_ok_) + "\n";
-  out += "config_reloads_total{source=\"" + source + "\",result=\"failure\"} " +
-         std::to_string(reloads_failed_) + "\n";
-  out +=
-      "# HELP config_sync_errors_total Failed reads of the config source.\n"
-      "# TYPE config_sync_errors_total counter\n";
-  out +=
-      "config_sync_errors_total{source=\"" + source + "\"} " + std::to_string(sync_errors_) + "\n";
-  out +=
-      "# HELP config_last_successful_sync_timestamp_seconds When the config source was last "
-      "read successfully (0: never since start).\n"
-      "# TYPE config_last_successful_sync_timestamp_seconds gauge\n";
-  char value[64];
-  std::snprintf(value, sizeof value, "%.3f", last_success_sync_unix_);
-  out += "config_last_successful_sync_timestamp_seconds{source=\"" + source + "\"} " + value + "\n";
+  std::string out;
+  append_prometheus_family(out, "config_reloads_total",
+                           "Config reloads (POST /config/reload, hot reload), by result.",
+                           "counter");
+  append_prometheus_sample(out, "config_reloads_total", {{"source", source}, {"result", "success"}},
+                           reloads_ok_);
+  append_prometheus_sample(out, "config_reloads_total", {{"source", source}, {"result", "failure"}},
+                           reloads_failed_);
+  append_prometheus_family(out, "config_sync_errors_total", "Failed reads of the config source.",
+                           "counter");
+  append_prometheus_sample(out, "config_sync_errors_total", {{"source", source}}, sync_errors_);
+  append_prometheus_family(out, "config_last_successful_sync_timestamp_seconds",
+                           "When the config source was last read successfully (0: never since "
+                           "start).",
+                           "gauge");
+  append_prometheus_sample(out, "config_last_successful_sync_timestamp_seconds",
+                           {{"source", source}}, last_success_sync_unix_);
   return out;
 }
 

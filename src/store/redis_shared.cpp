@@ -1,15 +1,12 @@
 #include "store/redis_shared.h"
 
+#include "telemetry/prometheus_text.h"
+
 namespace switchyard::store {
 namespace {
 
 // Long enough for the window plus clock skew between replicas.
 constexpr const char* kWindowTtlSeconds = "120";
-
-void counter(std::string& out, const char* name, const char* help, uint64_t value) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-         " " + std::to_string(value) + "\n";
-}
 
 std::vector<RedisClient::Command> counter_commands(const std::vector<CounterOp>& ops) {
   std::vector<RedisClient::Command> commands;
@@ -43,28 +40,34 @@ Result<std::vector<int64_t>> counter_totals(const std::vector<CounterOp>& ops,
 }  // namespace
 
 void RedisShared::render_metrics(std::string& out) const {
-  counter(out, "switchyard_redis_commands_total", "Commands sent to Redis.", stats.commands.load());
-  counter(out, "switchyard_redis_connects_total", "Connections to Redis established.",
-          stats.connects.load());
-  counter(out, "switchyard_redis_connect_failures_total",
-          "Failed attempts to connect (or authenticate) to Redis.", stats.connect_failures.load());
-  counter(out, "switchyard_redis_timeouts_total",
-          "Redis calls that passed their deadline (the connection is then dropped).",
-          stats.timeouts.load());
-  counter(out, "switchyard_redis_unavailable_total",
-          "Redis calls refused at once because the connection was down (reconnect backoff).",
-          stats.unavailable.load());
-  counter(out, "switchyard_redis_disconnects_total", "Established Redis connections lost.",
-          stats.disconnects.load());
-  counter(out, "switchyard_rate_limit_fail_open_total",
-          "Rate-limit checks answered by this replica's counters because Redis was unreachable.",
-          rate_limit_fail_open.load());
-  counter(out, "switchyard_rate_limit_fail_closed_total",
-          "Requests refused (503) because Redis was unreachable and redis_fail_closed is set.",
-          rate_limit_fail_closed.load());
-  counter(out, "switchyard_deployment_usage_sync_failures_total",
-          "Deployment usage updates that could not be shared through Redis.",
-          usage_sync_failures.load());
+  append_prometheus_counter(out, "switchyard_redis_commands_total", "Commands sent to Redis.",
+                            stats.commands.load());
+  append_prometheus_counter(out, "switchyard_redis_connects_total",
+                            "Connections to Redis established.", stats.connects.load());
+  append_prometheus_counter(out, "switchyard_redis_connect_failures_total",
+                            "Failed attempts to connect (or authenticate) to Redis.",
+                            stats.connect_failures.load());
+  append_prometheus_counter(
+      out, "switchyard_redis_timeouts_total",
+      "Redis calls that passed their deadline (the connection is then dropped).",
+      stats.timeouts.load());
+  append_prometheus_counter(
+      out, "switchyard_redis_unavailable_total",
+      "Redis calls refused at once because the connection was down (reconnect backoff).",
+      stats.unavailable.load());
+  append_prometheus_counter(out, "switchyard_redis_disconnects_total",
+                            "Established Redis connections lost.", stats.disconnects.load());
+  append_prometheus_counter(
+      out, "switchyard_rate_limit_fail_open_total",
+      "Rate-limit checks answered by this replica's counters because Redis was unreachable.",
+      rate_limit_fail_open.load());
+  append_prometheus_counter(
+      out, "switchyard_rate_limit_fail_closed_total",
+      "Requests refused (503) because Redis was unreachable and redis_fail_closed is set.",
+      rate_limit_fail_closed.load());
+  append_prometheus_counter(out, "switchyard_deployment_usage_sync_failures_total",
+                            "Deployment usage updates that could not be shared through Redis.",
+                            usage_sync_failures.load());
 }
 
 RedisOptions redis_options(const Config& config, const EnvLookup& env) {

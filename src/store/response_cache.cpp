@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "store/records.h"
+#include "telemetry/prometheus_text.h"
 
 namespace switchyard::store {
 namespace {
@@ -55,11 +56,6 @@ const char* route_name(ApiRoute route) {
       return "embeddings";
   }
   return "other";
-}
-
-void counter(std::string& out, const char* name, const char* help, uint64_t value) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-         " " + std::to_string(value) + "\n";
 }
 
 std::string str_of(const boost::json::value* v) {
@@ -360,18 +356,19 @@ std::vector<std::string> replay_as_sse(const std::string& answer, bool include_u
 }
 
 void ResponseCache::render_metrics(std::string& out) const {
-  counter(out, "switchyard_cache_hits_total", "Requests answered from the response cache.",
-          stats.hits.load());
-  counter(out, "switchyard_cache_misses_total",
-          "Cacheable requests not found in the response cache.", stats.misses.load());
-  counter(out, "switchyard_cache_stores_total", "Answers written to the response cache.",
-          stats.stores.load());
-  counter(out, "switchyard_cache_bypassed_total",
-          "Requests answered without the cache because Redis was unreachable.",
-          stats.bypassed.load());
-  counter(out, "switchyard_cache_store_failures_total",
-          "Answers that could not be written to the cache (Redis unreachable).",
-          stats.store_failures.load());
+  append_prometheus_counter(out, "switchyard_cache_hits_total",
+                            "Requests answered from the response cache.", stats.hits.load());
+  append_prometheus_counter(out, "switchyard_cache_misses_total",
+                            "Cacheable requests not found in the response cache.",
+                            stats.misses.load());
+  append_prometheus_counter(out, "switchyard_cache_stores_total",
+                            "Answers written to the response cache.", stats.stores.load());
+  append_prometheus_counter(out, "switchyard_cache_bypassed_total",
+                            "Requests answered without the cache because Redis was unreachable.",
+                            stats.bypassed.load());
+  append_prometheus_counter(out, "switchyard_cache_store_failures_total",
+                            "Answers that could not be written to the cache (Redis unreachable).",
+                            stats.store_failures.load());
 }
 
 std::string redis_cache_key(const ResponseCache& cache, const std::string& key) {

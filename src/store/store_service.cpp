@@ -1,6 +1,7 @@
 #include "store/store_service.h"
 
 #include "telemetry/log.h"
+#include "telemetry/prometheus_text.h"
 
 namespace switchyard::store {
 
@@ -308,8 +309,7 @@ void StoreService::shutdown(std::chrono::milliseconds deadline) {
 
 void StoreService::render_metrics(std::string& out) {
   auto counter = [&](const char* name, const char* help, uint64_t value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-           " " + std::to_string(value) + "\n";
+    append_prometheus_counter(out, name, help, value);
   };
   counter("switchyard_spend_logs_written_total", "Spend log rows written to the database.",
           stats_.spend_rows_written.load());
@@ -327,10 +327,10 @@ void StoreService::render_metrics(std::string& out) {
   counter("switchyard_budget_local_only_total",
           "Budget reservations held only in process because the database was down.",
           stats_.budget_local_only.load());
-  out +=
-      "# HELP switchyard_spend_logs_buffered Spend log rows waiting to be written.\n"
-      "# TYPE switchyard_spend_logs_buffered gauge\nswitchyard_spend_logs_buffered " +
-      std::to_string(buffered_spend_rows()) + "\n";
+  append_prometheus_family(out, "switchyard_spend_logs_buffered",
+                           "Spend log rows waiting to be written.", "gauge");
+  append_prometheus_sample(out, "switchyard_spend_logs_buffered", {},
+                           static_cast<uint64_t>(buffered_spend_rows()));
 }
 
 }  // namespace switchyard::store

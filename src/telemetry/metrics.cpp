@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "telemetry/prometheus_text.h"
+
 namespace switchyard {
 
 const std::vector<double>& latency_buckets() {
@@ -52,22 +54,7 @@ Histogram& histogram_for(std::map<std::string, Histogram, std::less<>>& map, std
   return it->second;
 }
 
-std::string escape_label(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string escape_label(std::string_view value) { return escape_prometheus_label(value); }
 
 std::vector<std::string_view> split_key(std::string_view key) {
   std::vector<std::string_view> parts;

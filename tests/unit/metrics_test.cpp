@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "telemetry/metrics.h"
+#include "telemetry/prometheus_text.h"
 
 using namespace switchyard;
 
@@ -30,4 +31,16 @@ TEST(Metrics, MergesShardsIntoPrometheusText) {
   EXPECT_NE(text.find("switchyard_in_flight_requests 3\n"), std::string::npos);
   EXPECT_NE(text.find("switchyard_upstream_errors_total{deployment=\"dep-1\",kind=\"timeout\"} 1\n"),
             std::string::npos);
+}
+
+TEST(PrometheusText, FamiliesAndEscapedLabels) {
+  std::string out;
+  append_prometheus_family(out, "x_total", "Things.", "counter");
+  append_prometheus_sample(out, "x_total", {{"source", "s3://b/k\"1\\\n"}, {"result", "ok"}},
+                           uint64_t{7});
+  append_prometheus_sample(out, "y_seconds", {}, 1.5);
+  EXPECT_EQ(out,
+            "# HELP x_total Things.\n# TYPE x_total counter\n"
+            "x_total{source=\"s3://b/k\\\"1\\\\\\n\",result=\"ok\"} 7\n"
+            "y_seconds 1.5\n");
 }
