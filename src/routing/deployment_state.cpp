@@ -1,5 +1,7 @@
 #include "routing/deployment_state.h"
 
+#include <algorithm>
+
 namespace switchyard {
 namespace {
 // Weight of the newest sample in the moving averages: recent enough to
@@ -66,6 +68,29 @@ int64_t DeploymentState::requests_this_minute(Clock::time_point now) const {
 int64_t DeploymentState::tokens_this_minute(Clock::time_point now) const {
   std::lock_guard lock(mutex_);
   return usage_minute_ == minute_of(now) ? minute_tokens_ : 0;
+}
+
+void DeploymentState::note_shared_usage(int64_t unix_window, int64_t requests, int64_t tokens) {
+  std::lock_guard lock(mutex_);
+  if (unix_window < shared_window_) return;  // a late answer about an older minute
+  if (unix_window > shared_window_) {
+    shared_window_ = unix_window;
+    shared_requests_ = 0;
+    shared_tokens_ = 0;
+  }
+  // Answers can arrive out of order; the counters only grow within a minute.
+  shared_requests_ = std::max(shared_requests_, requests);
+  shared_tokens_ = std::max(shared_tokens_, tokens);
+}
+
+int64_t DeploymentState::shared_requests(int64_t unix_window) const {
+  std::lock_guard lock(mutex_);
+  return shared_window_ == unix_window ? shared_requests_ : 0;
+}
+
+int64_t DeploymentState::shared_tokens(int64_t unix_window) const {
+  std::lock_guard lock(mutex_);
+  return shared_window_ == unix_window ? shared_tokens_ : 0;
 }
 
 bool DeploymentState::record_failure(Clock::time_point now, int64_t allowed_fails,

@@ -36,14 +36,23 @@ class DeploymentState {
   int64_t tokens_this_minute(Clock::time_point now) const;
   void count_request(Clock::time_point now);
 
+  // Usage of this deployment summed over every replica, as last read from
+  // Redis (server/deployment_limits.h) for the wall-clock minute starting at
+  // `unix_window` (unix seconds, a multiple of 60). The limit checks use the
+  // larger of this and the local count, so a replica that has not asked
+  // Redis yet this minute still sees its own traffic.
+  void note_shared_usage(int64_t unix_window, int64_t requests, int64_t tokens);
+  int64_t shared_requests(int64_t unix_window) const;
+  int64_t shared_tokens(int64_t unix_window) const;
+
   // Failure accounting: more than `allowed_fails` failures within 60 s of the
   // first one put the deployment into cooldown for `cooldown`; a 429 does so
   // at once. The window starts at the first failure (as LiteLLM's TTL key
   // does), not at a clock minute, so two failures a second apart always count
   // together.
   // Returns true when this failure started a cooldown.
-  bool record_failure(Clock::time_point now, int64_t allowed_fails, std::chrono::milliseconds cooldown,
-                      bool immediate);
+  bool record_failure(Clock::time_point now, int64_t allowed_fails,
+                      std::chrono::milliseconds cooldown, bool immediate);
   void record_success();
   bool cooling_down(Clock::time_point now) const {
     return now.time_since_epoch().count() < cooldown_until_.load(std::memory_order_relaxed);
@@ -66,6 +75,9 @@ class DeploymentState {
   int64_t usage_minute_ = -1;
   int64_t minute_requests_ = 0;
   int64_t minute_tokens_ = 0;
+  int64_t shared_window_ = -1;
+  int64_t shared_requests_ = 0;
+  int64_t shared_tokens_ = 0;
   Clock::time_point failure_window_start_{};
   int64_t window_failures_ = 0;
 };

@@ -1,6 +1,7 @@
 #include "routing/selector.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <random>
 
@@ -55,14 +56,26 @@ double cost_per_token(const DeploymentRuntime* d) {
   return d->input_cost_per_token.value_or(0) + d->output_cost_per_token.value_or(0);
 }
 
-bool under_limits(const DeploymentRuntime* d, Clock::time_point now) {
-  const auto& p = d->config->params;
-  if (p.rpm && d->state->requests_this_minute(now) >= *p.rpm) return false;
-  if (p.tpm && d->state->tokens_this_minute(now) >= *p.tpm) return false;
-  return true;
+}  // namespace
+
+int64_t current_unix_window() {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  return seconds - seconds % 60;
 }
 
-}  // namespace
+bool at_usage_limit(const DeploymentRuntime& d, Clock::time_point now, int64_t unix_window) {
+  const auto& p = d.config->params;
+  if (!p.rpm && !p.tpm) return false;
+  const DeploymentState& state = *d.state;
+  if (p.rpm &&
+      std::max(state.requests_this_minute(now), state.shared_requests(unix_window)) >= *p.rpm) {
+    return true;
+  }
+  return p.tpm &&
+         std::max(state.tokens_this_minute(now), state.shared_tokens(unix_window)) >= *p.tpm;
+}
 
 SelectionPolicy selection_policy(const RouterSettings& settings) {
   SelectionPolicy policy;
@@ -83,8 +96,9 @@ const DeploymentRuntime* select_deployment(const ModelGroup& group, const Select
                                            const std::vector<const DeploymentRuntime*>& tried) {
   std::vector<const DeploymentRuntime*> fresh;
   std::vector<const DeploymentRuntime*> retried;
+  const int64_t window = current_unix_window();
   for (const auto* d : group.deployments) {
-    if (!d->usable() || d->state->cooling_down(now)) continue;
+    if (!d->usable() || d->state->cooling_down(now) || at_usage_limit(*d, now, window)) continue;
     const bool was_tried = std::find(tried.begin(), tried.end(), d) != tried.end();
     (was_tried ? retried : fresh).push_back(d);
   }
@@ -110,16 +124,11 @@ const DeploymentRuntime* select_deployment(const ModelGroup& group, const Select
     case RoutingStrategy::kCostBased:
       return lowest(options, cost_per_token);
     case RoutingStrategy::kUsageBased:
-    case RoutingStrategy::kUsageBasedV2: {
-      std::vector<const DeploymentRuntime*> allowed;
-      for (const auto* d : options) {
-        if (under_limits(d, now)) allowed.push_back(d);
-      }
-      if (allowed.empty()) return nullptr;
-      return lowest(allowed, [now](const DeploymentRuntime* d) {
-        return static_cast<double>(d->state->tokens_this_minute(now));
+    case RoutingStrategy::kUsageBasedV2:
+      return lowest(options, [now, window](const DeploymentRuntime* d) {
+        return static_cast<double>(
+            std::max(d->state->tokens_this_minute(now), d->state->shared_tokens(window)));
       });
-    }
     default:
       return weighted(options);  // simple-shuffle
   }
@@ -129,11 +138,14 @@ const DeploymentRuntime* select_ranked(
     const std::vector<std::vector<const DeploymentRuntime*>>& tiers, Clock::time_point now,
     const std::vector<const DeploymentRuntime*>& tried) {
   std::vector<const DeploymentRuntime*> options;
+  const int64_t window = current_unix_window();
   for (const bool allow_tried : {false, true}) {
     for (const auto& tier : tiers) {
       options.clear();
       for (const auto* d : tier) {
-        if (!d->usable() || d->state->cooling_down(now)) continue;
+        if (!d->usable() || d->state->cooling_down(now) || at_usage_limit(*d, now, window)) {
+          continue;
+        }
         const bool was_tried = std::find(tried.begin(), tried.end(), d) != tried.end();
         if (was_tried == allow_tried) options.push_back(d);
       }
@@ -143,10 +155,18 @@ const DeploymentRuntime* select_ranked(
   return nullptr;
 }
 
-Clock::time_point earliest_cooldown_end(const ModelGroup& group) {
+Clock::time_point earliest_available(const ModelGroup& group, Clock::time_point now) {
+  const int64_t window = current_unix_window();
+  const auto seconds_now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const auto next_window = now + std::chrono::seconds(window + 60 - seconds_now);
   auto earliest = Clock::time_point::max();
   for (const auto* d : group.deployments) {
-    if (d->usable()) earliest = std::min(earliest, d->state->cooldown_until());
+    if (!d->usable()) continue;
+    auto free_at = std::max(now, d->state->cooldown_until());
+    if (at_usage_limit(*d, now, window)) free_at = std::max(free_at, next_window);
+    earliest = std::min(earliest, free_at);
   }
   return earliest;
 }

@@ -1,7 +1,9 @@
 #pragma once
 // Picks one deployment of a model group per attempt, by the configured
 // routing strategy, skipping deployments that cannot serve, are cooling down,
-// or (for usage-based routing) are at their rpm/tpm limit.
+// or are at their rpm/tpm limit for this minute (every strategy: a
+// deployment's rpm/tpm is a hard cap, shared across replicas through Redis
+// when configured; see server/deployment_limits.h).
 #include <vector>
 
 #include "config/config.h"
@@ -33,8 +35,18 @@ const DeploymentRuntime* select_ranked(
     const std::vector<std::vector<const DeploymentRuntime*>>& tiers, Clock::time_point now,
     const std::vector<const DeploymentRuntime*>& tried);
 
-// Earliest moment one of the group's usable deployments leaves cooldown
-// (for retry-after when every deployment is cooling down).
-Clock::time_point earliest_cooldown_end(const ModelGroup& group);
+// Start of the current wall-clock minute in unix seconds: the window of the
+// rpm/tpm limits, the same on every replica.
+int64_t current_unix_window();
+
+// True when the deployment has used its rpm or tpm for this minute, counting
+// the larger of this replica's usage and the shared usage last read.
+bool at_usage_limit(const DeploymentRuntime& d, Clock::time_point now, int64_t unix_window);
+
+// Earliest moment one of the group's usable deployments can take a request
+// again: the end of its cooldown, or the next minute when it is at its
+// rpm/tpm limit (for retry-after when none is available). max() when the
+// group has no usable deployment.
+Clock::time_point earliest_available(const ModelGroup& group, Clock::time_point now);
 
 }  // namespace switchyard

@@ -9,6 +9,7 @@
 #include "providers/mock.h"
 #include "routing/learned_routing.h"
 #include "routing/selector.h"
+#include "server/deployment_limits.h"
 #include "server/key_auth.h"
 #include "server/routing_embedding.h"
 #include "telemetry/log.h"
@@ -424,12 +425,15 @@ awaitable<Attempt> run_attempt(Worker& worker, const Snapshot& snapshot,
   }
   state.end_request();
   const auto now = Clock::now();
+  if (ctx.usage.total_tokens > 0 && (attempt.delivered || attempt.broke_after_commit ||
+                                     attempt.failure == FailureClass::kRetryable)) {
+    state.record_usage(ctx.usage.total_tokens, now);
+    add_shared_tokens(worker, deployment, ctx.usage.total_tokens);
+  }
   if (attempt.delivered && !attempt.broke_after_commit) {
     state.record_success();
     state.record_latency(ms_since(started), request.stream, ctx.first_token_ms);
-    if (ctx.usage.total_tokens > 0) state.record_usage(ctx.usage.total_tokens, now);
   } else if (attempt.failure == FailureClass::kRetryable || attempt.broke_after_commit) {
-    if (ctx.usage.total_tokens > 0) state.record_usage(ctx.usage.total_tokens, now);
     const auto& router = snapshot.config->router_settings;
     auto cooldown = std::chrono::milliseconds(static_cast<int64_t>(router.cooldown_time * 1000));
     if (attempt.cooldown_now && attempt.retry_after > cooldown) cooldown = attempt.retry_after;
@@ -469,8 +473,8 @@ Error no_deployment_error(const ModelGroup& group) {
                             "No deployment of model group '" + group.name +
                                 "' is available right now (all cooling down or at their limits)",
                             "no_available_deployment");
-  const auto until = earliest_cooldown_end(group);
   const auto now = Clock::now();
+  const auto until = earliest_available(group, now);
   int64_t seconds = 1;
   if (until != Clock::time_point::max() && until > now) {
     seconds = std::max<int64_t>(
@@ -527,6 +531,15 @@ awaitable<void> route_and_answer(Worker& worker, const Snapshot& snapshot,
         if (ctx.client_gone) co_return;
       }
       const DeploymentRuntime* deployment = pick();
+      // Deployment rpm/tpm shared across replicas: one Redis round trip
+      // claims the slot; a deployment found full is skipped for the minute.
+      for (size_t claims = 0; deployment != nullptr && claims <= group.deployments.size();
+           ++claims) {
+        if (!needs_shared_admission(worker, *deployment)) break;
+        const bool admitted = co_await admit_shared(worker, *deployment);
+        if (admitted) break;
+        deployment = pick();
+      }
       if (deployment == nullptr) {
         // After a real upstream failure in this group, that failure is the
         // more useful answer (it keeps the upstream's status and retry-after).

@@ -86,6 +86,42 @@ describe('Redis: shared limits and response cache', { skip: false }, () => {
     assert.ok(limited.some((r, i) => results.indexOf(r) % 2 === 1));
   });
 
+  it('holds deployment rpm/tpm caps across two gateways', T, async (t) => {
+    if (!redis) return t.skip('redis-server not installed');
+    const fresh = { cache: { 'no-cache': true, 'no-store': true } };
+    await awayFromWindowEdge();
+    const results = [];
+    for (let i = 0; i < 8; i++) {
+      results.push(await post((i % 2 ? gwB : gwA).baseUrl, '/v1/chat/completions',
+        { model: 'capped', messages: [{ role: 'user', content: `cap ${i}` }], ...fresh }, { headers: auth }));
+    }
+    const ok = results.filter((r) => r.status === 200);
+    const refused = results.filter((r) => r.status === 429);
+    assert.equal(ok.length, 5, results.map((r) => `${r.status} ${r.headers['x-litellm-model-id']}`).join(','));
+    assert.equal(refused.length, 3);
+    const served = ok.map((r) => r.headers['x-litellm-model-id']);
+    assert.equal(served.filter((id) => id === 'capped-1').length, 3);
+    assert.equal(served.filter((id) => id === 'capped-2').length, 2);
+    // Both replicas served some: the caps are not per replica.
+    assert.ok(ok.some((r) => results.indexOf(r) % 2 === 0) && ok.some((r) => results.indexOf(r) % 2 === 1));
+    assert.equal(refused[0].json.error.code, 'no_available_deployment');
+    const retryAfter = Number(refused[0].headers['retry-after']);
+    assert.ok(retryAfter >= 1 && retryAfter <= 61, `retry-after ${retryAfter}`);
+
+    // tpm 1: the first answer's tokens fill the minute for both replicas.
+    const first = await post(gwA.baseUrl, '/v1/chat/completions',
+      { model: 'tokencap', messages: [{ role: 'user', content: 'tokens' }], ...fresh }, { headers: auth });
+    assert.equal(first.status, 200, first.text);
+    // The token count reaches Redis in the background: allow it a moment.
+    // gwB has served no tokencap request itself, so only the shared count
+    // can refuse this one.
+    await sleep(200);
+    const second = await post(gwB.baseUrl, '/v1/chat/completions',
+      { model: 'tokencap', messages: [{ role: 'user', content: 'tokens' }], ...fresh }, { headers: auth });
+    assert.equal(second.status, 429, second.text);
+    assert.equal(second.json.error.code, 'no_available_deployment');
+  });
+
   it('answers a repeated request from the cache, on either gateway', T, async (t) => {
     if (!redis) return t.skip('redis-server not installed');
     const prompt = `cache me ${randomToken('p')}`;

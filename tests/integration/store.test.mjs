@@ -6,7 +6,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startGateway, configPath, randomToken, installExitGuard } from './lib/gateway.mjs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startGateway, configPath, randomToken, installExitGuard, tempDataDir } from './lib/gateway.mjs';
 import { request, post, sleep } from './lib/http.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 
@@ -203,6 +205,45 @@ describe('virtual keys on the embedded SQLite store', () => {
     assert.equal(await status(client(gw, made[0].key).chat.completions.create(CHAT)), 401);
     const missing = await a.post('/key/delete', { keys: [made[0].key] });
     assert.equal(missing.status, 404);
+  });
+});
+
+describe('general_settings.disable_spend_logs', () => {
+  let gw;
+  let a;
+  const masterKey = randomToken('sk-master');
+
+  before(async () => {
+    // store.yaml with spend logs turned off.
+    const dir = tempDataDir();
+    const config = path.join(dir, 'no-spend-logs.yaml');
+    const base = readFileSync(configPath('store.yaml'), 'utf8');
+    writeFileSync(config, base.replace('general_settings:\n', 'general_settings:\n  disable_spend_logs: true\n'));
+    gw = await startGateway({ config, env: { TEST_MASTER_KEY: masterKey, SWITCHYARD_DATA_DIR: dir } });
+    a = admin(gw, masterKey);
+  });
+  after(async () => {
+    if (gw) await gw.stop();
+  });
+
+  it('master-key requests write no spend row; virtual keys still track spend and budget', T, async () => {
+    for (let i = 0; i < 3; i++) await client(gw, masterKey).chat.completions.create(CHAT);
+    const k = await a.generate({ max_budget: 1 });
+    const plain = await a.generate({});
+    await client(gw, k.key).chat.completions.create(CHAT);
+    await client(gw, plain.key).chat.completions.create(CHAT);
+    // The writer is batched: once the virtual keys' rows are in, the master
+    // key's (written before them) would be too.
+    const rows = await waitFor(async () => {
+      const res = await a.get('/spend/logs');
+      return res.json.length >= 2 ? res.json : null;
+    }, 'the virtual keys\' spend rows');
+    await sleep(300);
+    const all = (await a.get('/spend/logs')).json;
+    assert.equal(all.length, 2, JSON.stringify(all.map((r) => r.api_key)));
+    assert.deepEqual(new Set(rows.map((r) => r.api_key)), new Set([k.token, plain.token]));
+    assert.equal(await keySpend(a, k.key), COST);
+    assert.equal(await keySpend(a, plain.key), COST);
   });
 });
 

@@ -1,9 +1,10 @@
+#include "routing/selector.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "config/loader.h"
-#include "routing/selector.h"
 
 using namespace switchyard;
 
@@ -16,12 +17,13 @@ struct Fixture {
 
   explicit Fixture(const std::string& yaml) {
     ConfigDiagnostics diag;
-    auto parsed = parse_config(yaml, [](const std::string&) { return std::nullopt; }, diag);
+    auto parsed = parse_config(
+        yaml, [](const std::string&) { return std::nullopt; }, diag);
     EXPECT_TRUE(parsed) << (diag.errors.empty() ? "" : diag.errors[0]);
     config = std::make_shared<const Config>(std::move(*parsed));
     std::vector<std::string> warnings;
-    registry = ModelRegistry::build(config, [](const std::string&) { return std::nullopt; }, states,
-                                    warnings);
+    registry = ModelRegistry::build(
+        config, [](const std::string&) { return std::nullopt; }, states, warnings);
   }
   const ModelGroup& group(const std::string& name) { return *registry->find(name); }
   const DeploymentRuntime* by_id(const std::string& name, const std::string& id) {
@@ -176,7 +178,8 @@ TEST(Selector, CoolingDeploymentsAreSkippedAndTriedOnesAvoided) {
   // 429: immediate cooldown; nothing left.
   EXPECT_TRUE(a->state->record_failure(now, 5, std::chrono::seconds(10), true));
   EXPECT_EQ(select_deployment(f.group("g"), SelectionPolicy{}, now, {}), nullptr);
-  EXPECT_LE(earliest_cooldown_end(f.group("g")), now + std::chrono::seconds(11));
+  EXPECT_LE(earliest_available(f.group("g"), now), now + std::chrono::seconds(11));
+  EXPECT_GT(earliest_available(f.group("g"), now), now + std::chrono::seconds(9));
   // After the cooldown both are back.
   EXPECT_NE(select_deployment(f.group("g"), SelectionPolicy{}, now + std::chrono::seconds(31), {}),
             nullptr);
@@ -200,4 +203,53 @@ TEST(Selector, SimpleShuffleWithoutWeightsIsUniform) {
   auto c = f.counts("g", SelectionPolicy{}, 4000);
   // Expected 1000 each (sd ~27).
   for (const char* id : {"a", "b", "c", "d"}) EXPECT_NEAR(c[id], 1000, 150) << id;
+}
+
+TEST(Selector, RpmAndTpmAreHardCapsForEveryStrategy) {
+  for (auto strategy : {RoutingStrategy::kSimpleShuffle, RoutingStrategy::kLeastBusy,
+                        RoutingStrategy::kLatencyBased, RoutingStrategy::kCostBased}) {
+    Fixture f(two_deployments("rpm: 2", "tpm: 100"));
+    SelectionPolicy policy{strategy, 0};
+    const auto now = Clock::now();
+    for (int i = 0; i < 2; ++i) f.by_id("g", "a")->state->count_request(now);
+    EXPECT_EQ(f.counts("g", policy, 50)["b"], 50);
+    f.by_id("g", "b")->state->record_usage(100, now);
+    EXPECT_EQ(select_deployment(f.group("g"), policy, now, {}), nullptr);
+  }
+}
+
+TEST(Selector, SharedUsageFromOtherReplicasCounts) {
+  Fixture f(two_deployments("rpm: 5", "tpm: 1000"));
+  const auto now = Clock::now();
+  const int64_t window = current_unix_window();
+  auto* a = f.by_id("g", "a");
+  auto* b = f.by_id("g", "b");
+  // This replica has sent nothing, but the replicas together used a's minute.
+  a->state->note_shared_usage(window, 5, 0);
+  EXPECT_TRUE(at_usage_limit(*a, now, window));
+  EXPECT_EQ(f.counts("g", SelectionPolicy{}, 40)["b"], 40);
+  // A late answer about an older minute changes nothing; a new minute resets.
+  b->state->note_shared_usage(window - 60, 0, 5000);
+  EXPECT_FALSE(at_usage_limit(*b, now, window));
+  EXPECT_FALSE(at_usage_limit(*a, now, window + 60));
+  // Counts only grow within a minute, whatever order the answers come in.
+  b->state->note_shared_usage(window, 0, 1000);
+  b->state->note_shared_usage(window, 0, 10);
+  EXPECT_TRUE(at_usage_limit(*b, now, window));
+  // Both full: the earliest one frees up at the next minute.
+  EXPECT_EQ(select_deployment(f.group("g"), SelectionPolicy{}, now, {}), nullptr);
+  const auto free_at = earliest_available(f.group("g"), now);
+  EXPECT_GT(free_at, now);
+  EXPECT_LE(free_at, now + std::chrono::seconds(60));
+}
+
+TEST(Selector, RankedSelectionSkipsDeploymentsAtTheirCap) {
+  Fixture f(two_deployments("rpm: 1", "weight: 1"));
+  const auto now = Clock::now();
+  auto* a = f.by_id("g", "a");
+  auto* b = f.by_id("g", "b");
+  std::vector<std::vector<const DeploymentRuntime*>> tiers{{a}, {b}};
+  EXPECT_EQ(select_ranked(tiers, now, {}), a);
+  a->state->count_request(now);
+  EXPECT_EQ(select_ranked(tiers, now, {}), b);
 }
