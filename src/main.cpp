@@ -400,6 +400,25 @@ int cmd_serve(const Args& args) {
              {"deployments", std::to_string(cfg.model_list.size())},
              {"model_groups", std::to_string(snapshot->registry->group_names().size())}});
   options.store = start_store(cfg);
+  if (cfg.general_settings.store_model_in_db) {
+    if (options.store == nullptr) {
+      log_event(LogLevel::kWarning,
+                "store_model_in_db is set but there is no database (set a master key or "
+                "DATABASE_URL); /model/new is disabled");
+    } else {
+      // Credentials in the model table are sealed with LITELLM_SALT_KEY,
+      // else the master key (as LiteLLM does): keep it stable.
+      std::optional<Secret> seal_key;
+      if (auto salt = process_env()("LITELLM_SALT_KEY"); salt && !salt->empty()) {
+        seal_key = Secret(*salt);
+      } else if (!cfg.general_settings.master_key.empty()) {
+        seal_key = cfg.general_settings.master_key;
+      }
+      options.db_models = std::make_shared<DbModelSync>(
+          options.store, process_env(), std::move(seal_key),
+          std::chrono::milliseconds(static_cast<int64_t>(cfg.server.model_db_poll_seconds * 1000)));
+    }
+  }
   options.config_sync =
       std::make_shared<ConfigSync>(std::move(*sync_options), process_env(), learned_options,
                                    startup->served_version, startup->startup_error);

@@ -86,6 +86,9 @@ struct Deployment {
   std::string model_name;  // the model group
   LitellmParams params;
   ModelInfo info;
+  // Added through POST /model/new and kept in the database
+  // (store_model_in_db), not in the config file.
+  bool from_db = false;
 
   bool operator==(const Deployment&) const = default;
 };
@@ -193,6 +196,9 @@ struct ServerSettings {
   // Whether cached answers are shared by every caller (LiteLLM's behaviour,
   // the default) or kept per virtual key ("key").
   std::string cache_scope = "shared";
+  // store_model_in_db: how often each replica reads the model table, i.e.
+  // how late a /model/new or /model/delete made elsewhere shows up here.
+  double model_db_poll_seconds = 2;
 };
 
 struct Config {

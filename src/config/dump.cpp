@@ -215,6 +215,7 @@ std::string dump_config(const Config& c) {
   kv(out, "access_log", s.access_log);
   kv(out, "data_dir", s.data_dir);
   kv(out, "key_cache_ttl_seconds", s.key_cache_ttl_seconds);
+  kv(out, "model_db_poll_seconds", s.model_db_poll_seconds);
   out << YAML::EndMap;
 
   if (!c.environment_variables.empty()) {

@@ -522,11 +522,11 @@ void read_server_settings(Reader& r, const YAML::Node& node, ServerSettings& s) 
     r.error(path, "expected a mapping");
     return;
   }
-  r.check_keys(
-      node, path,
-      {"host", "port", "worker_threads", "drain_grace_seconds", "upstream_connect_timeout",
-       "default_timeout", "client_idle_timeout", "max_upstream_idle_per_host", "access_log",
-       "data_dir", "key_cache_ttl_seconds", "redis_fail_closed", "cache_scope"});
+  r.check_keys(node, path,
+               {"host", "port", "worker_threads", "drain_grace_seconds", "upstream_connect_timeout",
+                "default_timeout", "client_idle_timeout", "max_upstream_idle_per_host",
+                "access_log", "data_dir", "key_cache_ttl_seconds", "redis_fail_closed",
+                "cache_scope", "model_db_poll_seconds"});
   r.read_string(node, path, "host", s.host);
   r.read_integer(node, path, "port", s.port);
   if (s.port > 65535) r.error(path + ".port", "expected a TCP port 0-65535");
@@ -543,10 +543,35 @@ void read_server_settings(Reader& r, const YAML::Node& node, ServerSettings& s) 
     r.error(path + ".key_cache_ttl_seconds", "expected 0-300 seconds");
   }
   r.read_bool(node, path, "redis_fail_closed", s.redis_fail_closed);
+  r.read_number(node, path, "model_db_poll_seconds", s.model_db_poll_seconds);
+  if (s.model_db_poll_seconds < 0.1 || s.model_db_poll_seconds > 3600) {
+    r.error(path + ".model_db_poll_seconds", "expected 0.1-3600 seconds");
+  }
   r.read_string(node, path, "cache_scope", s.cache_scope);
   if (s.cache_scope != "shared" && s.cache_scope != "key") {
     r.error(path + ".cache_scope", "expected 'shared' or 'key', got '" + s.cache_scope + "'");
   }
+}
+
+// One model_list entry (model_name, litellm_params, model_info) at `path`.
+void read_deployment(Reader& r, const YAML::Node& entry, const std::string& path, Deployment& d) {
+  if (!entry.IsMap()) {
+    r.error(path, "expected a mapping with model_name and litellm_params");
+    return;
+  }
+  r.check_keys(entry, path, {"model_name", "litellm_params", "model_info"});
+  if (auto name = r.string_at(entry, path, "model_name")) {
+    d.model_name = *name;
+  }
+  if (d.model_name.empty()) {
+    if (!entry["model_name"].IsDefined()) r.error(path + ".model_name", "required");
+  }
+  if (!entry["litellm_params"].IsDefined()) {
+    r.error(path + ".litellm_params", "required");
+  } else {
+    read_litellm_params(r, entry["litellm_params"], path + ".litellm_params", d.params);
+  }
+  read_model_info(r, entry["model_info"], path + ".model_info", d.info);
 }
 
 void read_model_list(Reader& r, const YAML::Node& node, std::vector<Deployment>& out) {
@@ -563,20 +588,8 @@ void read_model_list(Reader& r, const YAML::Node& node, std::vector<Deployment>&
       r.error(path, "expected a mapping with model_name and litellm_params");
       continue;
     }
-    r.check_keys(entry, path, {"model_name", "litellm_params", "model_info"});
     Deployment d;
-    if (auto name = r.string_at(entry, path, "model_name")) {
-      d.model_name = *name;
-    }
-    if (d.model_name.empty()) {
-      if (!entry["model_name"].IsDefined()) r.error(path + ".model_name", "required");
-    }
-    if (!entry["litellm_params"].IsDefined()) {
-      r.error(path + ".litellm_params", "required");
-    } else {
-      read_litellm_params(r, entry["litellm_params"], path + ".litellm_params", d.params);
-    }
-    read_model_info(r, entry["model_info"], path + ".model_info", d.info);
+    read_deployment(r, entry, path, d);
     if (d.info.id.empty()) {
       // Stable across restarts and replicas: derived from the entry itself.
       d.info.id = d.model_name + "-" + std::to_string(i);
@@ -647,7 +660,13 @@ std::optional<Config> parse_config(const std::string& yaml_text, const EnvLookup
       config.general_settings.master_key = Secret(*key);
     }
   }
-  if (auto dir = layered("SWITCHYARD_DATA_DIR"); dir && !dir->empty()) config.server.data_dir = *dir;
+  if (auto dir = layered("SWITCHYARD_DATA_DIR"); dir && !dir->empty())
+    config.server.data_dir = *dir;
+  if (auto flag = layered("STORE_MODEL_IN_DB"); flag && !flag->empty()) {
+    std::string v = *flag;
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+    config.general_settings.store_model_in_db = v == "true" || v == "1" || v == "yes";
+  }
   if (config.general_settings.database_url.empty()) {
     if (auto url = layered("DATABASE_URL"); url && !url->empty()) {
       config.general_settings.database_url = Secret(*url);
@@ -656,6 +675,22 @@ std::optional<Config> parse_config(const std::string& yaml_text, const EnvLookup
 
   if (!diagnostics.errors.empty()) return std::nullopt;
   return config;
+}
+
+std::optional<Deployment> parse_deployment(const std::string& text, const std::string& path,
+                                           const EnvLookup& env, ConfigDiagnostics& diagnostics) {
+  YAML::Node entry;
+  try {
+    entry = YAML::Load(text);  // JSON is YAML too
+  } catch (const YAML::Exception& e) {
+    diagnostics.errors.push_back(path + ": not valid JSON/YAML (" + e.msg + ")");
+    return std::nullopt;
+  }
+  Reader r(env, diagnostics);
+  Deployment d;
+  read_deployment(r, entry, path, d);
+  if (!diagnostics.errors.empty()) return std::nullopt;
+  return d;
 }
 
 std::optional<Config> load_config_file(const std::string& path, const EnvLookup& env,

@@ -21,6 +21,12 @@ EnvLookup process_env();
 
 std::optional<Config> parse_config(const std::string& yaml_text, const EnvLookup& env,
                                    ConfigDiagnostics& diagnostics);
+// One model_list entry ({model_name, litellm_params, model_info}) as JSON or
+// YAML text, validated like an entry of the file (POST /model/new, rows of
+// the DB model table). Error paths start with `path`. The id is left empty
+// when model_info has none.
+std::optional<Deployment> parse_deployment(const std::string& text, const std::string& path,
+                                          const EnvLookup& env, ConfigDiagnostics& diagnostics);
 std::optional<Config> load_config_file(const std::string& path, const EnvLookup& env,
                                        ConfigDiagnostics& diagnostics);
 

@@ -63,6 +63,12 @@ ReloadDiff diff_configs(const Config& before, const Config& after) {
   restart_if_changed(diff, "switchyard_settings.data_dir", s0.data_dir, s1.data_dir);
   restart_if_changed(diff, "switchyard_settings.key_cache_ttl_seconds", s0.key_cache_ttl_seconds,
                      s1.key_cache_ttl_seconds);
+  // The model-table poll is started (or not) at startup.
+  restart_if_changed(diff, "general_settings.store_model_in_db",
+                     before.general_settings.store_model_in_db,
+                     after.general_settings.store_model_in_db);
+  restart_if_changed(diff, "switchyard_settings.model_db_poll_seconds", s0.model_db_poll_seconds,
+                     s1.model_db_poll_seconds);
   restart_if_secret_changed(diff, "general_settings.database_url",
                             before.general_settings.database_url,
                             after.general_settings.database_url);

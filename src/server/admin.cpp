@@ -67,14 +67,6 @@ std::string token_of(std::string_view key_or_token) {
   return is_token(key_or_token) ? std::string(key_or_token) : store::sha256_hex(key_or_token);
 }
 
-std::map<std::string, std::string> query_params(std::string_view target) {
-  std::map<std::string, std::string> out;
-  auto parsed = boost::urls::parse_origin_form(target);
-  if (!parsed) return out;
-  for (const auto& p : parsed->params()) out[p.key] = p.value;
-  return out;
-}
-
 std::optional<std::string> param(const std::map<std::string, std::string>& q, const char* name) {
   auto it = q.find(name);
   if (it == q.end() || it->second.empty()) return std::nullopt;
@@ -407,6 +399,14 @@ Error no_store_error() {
 }
 
 }  // namespace
+
+std::map<std::string, std::string> query_params(std::string_view target) {
+  std::map<std::string, std::string> out;
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return out;
+  for (const auto& p : parsed->params()) out[p.key] = p.value;
+  return out;
+}
 
 std::optional<AdminRoute> match_admin_route(std::string_view path) {
   if (path == "/key/generate") return AdminRoute{http::verb::post, "/key/generate"};

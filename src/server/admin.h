@@ -4,7 +4,9 @@
 //   GET /key/list, GET /spend/logs.
 // Each request becomes one job on the store's DB thread; the coroutine only
 // waits for the answer and sends it.
+#include <map>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "server/request_context.h"
@@ -17,6 +19,9 @@ struct AdminRoute {
   std::string_view label;
 };
 std::optional<AdminRoute> match_admin_route(std::string_view path);
+
+// The query parameters of a request target (decoded; the last one wins).
+std::map<std::string, std::string> query_params(std::string_view target);
 
 awaitable<void> handle_admin(Worker& worker, const http::request<http::string_body>& req,
                              ClientConnection& client, RequestContext& ctx, bool keep_alive);

@@ -5,6 +5,7 @@
 #include <future>
 #include <sstream>
 
+#include "server/db_models.h"
 #include "server/gateway_state.h"
 #include "telemetry/log.h"
 #include "telemetry/prometheus_text.h"
@@ -344,7 +345,12 @@ ReloadReport ConfigSync::apply(const FetchedConfig& fetched, Trigger trigger) {
     return fail(summary);
   }
   parsed->source = options_.source.location();
-  auto config = std::make_shared<const Config>(std::move(*parsed));
+  // From here to the publish, no other rebuild (the DB model poll) runs.
+  std::lock_guard rebuild(state_->rebuild_mutex());
+  std::shared_ptr<const Config> config = std::make_shared<const Config>(std::move(*parsed));
+  if (auto db = state_->db_deployments()) {
+    config = merge_db_deployments(*config, *db, report.warnings);
+  }
   const auto current = state_->snapshot();
   report.diff = diff_configs(*current->config, *config);
   report.diff.restart_required = diff_configs(*startup_config_, *config).restart_required;

@@ -4,6 +4,7 @@
 // one they started with); everything else is atomics or internally locked.
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "routing/learned_routing.h"
@@ -35,6 +36,7 @@ std::shared_ptr<Snapshot> make_snapshot(std::shared_ptr<const Config> config, co
                                         std::vector<std::string>& warnings);
 
 class ConfigSync;
+class DbModelSync;
 
 class GatewayState {
  public:
@@ -73,6 +75,20 @@ class GatewayState {
   // Response cache when litellm_settings.cache is on; null otherwise.
   store::ResponseCache* cache() const { return cache_.get(); }
   void set_cache(std::shared_ptr<store::ResponseCache> cache) { cache_ = std::move(cache); }
+  // store_model_in_db (server/db_models.h); null when off. Set before the
+  // workers start.
+  DbModelSync* db_models() const { return db_models_; }
+  void set_db_models(DbModelSync* sync) { db_models_ = sync; }
+  // Everything that rebuilds the snapshot from the current one (config
+  // reload, the DB model poll) holds this from reading it to publishing, so
+  // one cannot undo the other's change.
+  std::mutex& rebuild_mutex() { return rebuild_mutex_; }
+  // The deployments last read from the database, merged into every rebuilt
+  // snapshot; written and read with rebuild_mutex() held.
+  std::shared_ptr<const std::vector<Deployment>> db_deployments() const { return db_deployments_; }
+  void set_db_deployments(std::shared_ptr<const std::vector<Deployment>> deployments) {
+    db_deployments_ = std::move(deployments);
+  }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   void start_draining() { draining_.store(true); }
 
@@ -86,6 +102,9 @@ class GatewayState {
   std::shared_ptr<store::ResponseCache> cache_;
   std::atomic<bool> draining_{false};
   ConfigSync* config_sync_ = nullptr;
+  DbModelSync* db_models_ = nullptr;
+  std::mutex rebuild_mutex_;
+  std::shared_ptr<const std::vector<Deployment>> db_deployments_;
 };
 
 }  // namespace switchyard

@@ -113,6 +113,11 @@ int run_server(std::shared_ptr<DeploymentStates> states,
     if (i == 0) endpoint.port(workers[0]->acceptor->local_endpoint().port());
   }
 
+  if (options.db_models) {
+    // The first read is synchronous: DB models serve from the first request.
+    state.set_db_models(options.db_models.get());
+    options.db_models->start(state);
+  }
   if (options.config_sync) {
     state.set_config_sync(options.config_sync.get());
     options.config_sync->start(state);
@@ -142,6 +147,7 @@ int run_server(std::shared_ptr<DeploymentStates> states,
   state.start_draining();
   // No config swaps while draining.
   if (options.config_sync) options.config_sync->stop();
+  if (options.db_models) options.db_models->stop();
   log_event(LogLevel::kInfo, "draining",
             {{"signal", std::to_string(received)},
              {"in_flight", std::to_string(state.metrics().in_flight().load())},

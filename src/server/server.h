@@ -6,6 +6,7 @@
 #include <string>
 
 #include "server/config_sync.h"
+#include "server/db_models.h"
 #include "server/gateway_state.h"
 #include "store/store_service.h"
 
@@ -21,6 +22,8 @@ struct ServeOptions {
   // when draining begins. Optional.
   std::shared_ptr<ConfigSync> config_sync;
   std::shared_ptr<store::StoreService> store;  // optional
+  // store_model_in_db: read once before listening, then polled. Optional.
+  std::shared_ptr<DbModelSync> db_models;
 };
 
 // Blocks until shutdown; returns the process exit code.

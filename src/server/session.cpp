@@ -9,7 +9,9 @@
 #include "server/admin.h"
 #include "server/config_admin.h"
 #include "server/config_sync.h"
+#include "server/db_models.h"
 #include "server/key_auth.h"
+#include "server/model_admin.h"
 #include "server/proxy.h"
 #include "server/router_admin.h"
 #include "server/worker.h"
@@ -47,7 +49,10 @@ enum class RouteId {
   kRouterInfo,
   kConfigReload,
   kConfigSyncStatus,
-  kAdmin,  // key and spend management (server/admin.h)
+  kModelNew,     // POST /model/new (server/model_admin.h)
+  kModelDelete,  // POST /model/delete
+  kModelInfo,    // GET /model/info
+  kAdmin,        // key and spend management (server/admin.h)
   kUnknown,
 };
 
@@ -102,6 +107,11 @@ RouteMatch match_route(std::string_view path) {
     return {RouteId::kConfigReload, http::verb::post, "/config/reload", {}};
   if (path == "/config/sync/status")
     return {RouteId::kConfigSyncStatus, http::verb::get, "/config/sync/status", {}};
+  if (path == "/model/new") return {RouteId::kModelNew, http::verb::post, "/model/new", {}};
+  if (path == "/model/delete")
+    return {RouteId::kModelDelete, http::verb::post, "/model/delete", {}};
+  if (exact({"/model/info", "/v1/model/info"}))
+    return {RouteId::kModelInfo, http::verb::get, "/model/info", {}};
   if (auto admin = match_admin_route(path))
     return {RouteId::kAdmin, admin->method, admin->label, {}};
   return {RouteId::kUnknown, http::verb::get, "other", {}};
@@ -280,13 +290,15 @@ std::string metrics_text(GatewayState& state) {
     text += learned->render_prometheus();
   }
   if (const ConfigSync* sync = state.config_sync()) text += sync->render_prometheus();
+  if (const DbModelSync* models = state.db_models()) text += models->render_prometheus();
   return text;
 }
 
 // Routes only the master key may use (a virtual key gets 403).
 bool master_only(RouteId id) {
   return id == RouteId::kAdmin || id == RouteId::kRouterReload || id == RouteId::kConfigReload ||
-         id == RouteId::kConfigSyncStatus;
+         id == RouteId::kConfigSyncStatus || id == RouteId::kModelNew ||
+         id == RouteId::kModelDelete;
 }
 
 awaitable<void> send_json(ClientConnection& client, RequestContext& ctx, int status,
@@ -411,6 +423,15 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
       co_return;
     case RouteId::kAdmin:
       co_await handle_admin(worker, req, client, ctx, keep_alive);
+      co_return;
+    case RouteId::kModelNew:
+      co_await handle_model_new(worker, snapshot, req.body(), client, ctx, keep_alive);
+      co_return;
+    case RouteId::kModelDelete:
+      co_await handle_model_delete(worker, snapshot, req.body(), client, ctx, keep_alive);
+      co_return;
+    case RouteId::kModelInfo:
+      co_await handle_model_info(snapshot, req.target(), client, ctx, keep_alive);
       co_return;
     case RouteId::kMessages: {
       auto inbound = anthropic_request(req);

@@ -60,6 +60,19 @@ CREATE INDEX IF NOT EXISTS switchyard_spend_logs_user ON switchyard_spend_logs (
 CREATE INDEX IF NOT EXISTS switchyard_spend_logs_time ON switchyard_spend_logs (start_time);
 )sql";
 
+// Deployments added with POST /model/new (store_model_in_db). `definition`
+// is the JSON entry {model_name, litellm_params, model_info} with its
+// credentials sealed (store/secret_box.h).
+constexpr const char* kV3Models = R"sql(
+CREATE TABLE IF NOT EXISTS switchyard_models (
+  model_id    TEXT PRIMARY KEY,
+  model_name  TEXT NOT NULL,
+  definition  TEXT NOT NULL,
+  created_at  BIGINT NOT NULL,
+  updated_at  BIGINT NOT NULL
+);
+)sql";
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -119,6 +132,7 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> kAll = {
       {1, "create_keys", kV1Keys, kV1Keys},
       {2, "create_spend_logs", kV2SpendLogs, kV2SpendLogs},
+      {3, "create_models", kV3Models, kV3Models},
   };
   return kAll;
 }

@@ -57,6 +57,15 @@ struct SpendRecord {
   int64_t end_time_ms = 0;
 };
 
+// One row of switchyard_models: a deployment added with POST /model/new.
+struct ModelRow {
+  std::string model_id;
+  std::string model_name;
+  std::string definition;  // JSON {model_name, litellm_params, model_info}, credentials sealed
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
 struct SpendFilter {
   std::optional<std::string> api_key;  // token
   std::optional<std::string> user_id;

@@ -231,6 +231,35 @@ Result<std::optional<std::string>> StoreDb::token_for_alias(const std::string& a
   return std::optional<std::string>(r->rows[0][0]);
 }
 
+Result<bool> StoreDb::insert_model(const ModelRow& row) {
+  auto r = conn_.exec(
+      "INSERT INTO switchyard_models (model_id, model_name, definition, created_at, updated_at) "
+      "VALUES ($1, $2, $3, $4, $4) ON CONFLICT (model_id) DO NOTHING",
+      {row.model_id, row.model_name, row.definition, sql_text(row.created_at_ms)});
+  if (!r) return r.error();
+  return r->affected == 1;
+}
+
+Result<bool> StoreDb::delete_model(const std::string& model_id) {
+  auto r = conn_.exec("DELETE FROM switchyard_models WHERE model_id = $1", {model_id});
+  if (!r) return r.error();
+  return r->affected > 0;
+}
+
+Result<std::vector<ModelRow>> StoreDb::list_models() {
+  auto r = conn_.exec(
+      "SELECT model_id, model_name, definition, created_at, updated_at FROM switchyard_models "
+      "ORDER BY created_at, model_id");
+  if (!r) return r.error();
+  std::vector<ModelRow> rows;
+  rows.reserve(r->rows.size());
+  for (const auto& row : r->rows) {
+    rows.push_back({row[0].value_or(""), row[1].value_or(""), row[2].value_or(""), sql_int(row[3]),
+                    sql_int(row[4])});
+  }
+  return rows;
+}
+
 Result<ReserveOutcome> StoreDb::reserve(const std::string& token, double amount) {
   auto r = conn_.exec(
       "UPDATE switchyard_keys SET reserved = reserved + $1 WHERE token = $2 AND "

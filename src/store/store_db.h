@@ -35,6 +35,11 @@ class StoreDb {
                             int64_t page_size);
   Result<std::optional<std::string>> token_for_alias(const std::string& alias);
 
+  // Deployments kept in the database (store_model_in_db).
+  Result<bool> insert_model(const ModelRow& row);          // false: the id exists
+  Result<bool> delete_model(const std::string& model_id);  // false: no such id
+  Result<std::vector<ModelRow>> list_models();             // ordered by created_at, id
+
   // Atomic across replicas: granted only if spend + reserved + amount stays
   // within max_budget (keys without a budget always succeed).
   Result<ReserveOutcome> reserve(const std::string& token, double amount);
