@@ -605,7 +605,7 @@ scrape_overhead() {  # sid
 echo "# raw output: $RAW" >&2
 total_runs=0
 for spec in $SCENARIOS; do [[ $spec == soak:* ]] || total_runs=$(( total_runs + ROUNDS * ${#TARGET_LIST[@]} )); done
-echo "# $total_runs measured runs of ${DURATION}s (+ warm-up), rounds=$ROUNDS, targets=$TARGETS" >&2
+echo "# $total_runs measured runs of ${DURATION}s or more (+ warm-up), rounds=$ROUNDS, targets=$TARGETS$(has_spec soak: && echo "; soak ${SOAK_SECONDS}s per proxy")" >&2
 
 run_no=0
 for spec in $SCENARIOS; do
@@ -628,6 +628,13 @@ for spec in $SCENARIOS; do
     p=$(target_mem_pid "$t"); [[ -n $p ]] && IDLE_RSS[$t]=$(status_kb "$p" VmRSS)
   done
 
+  if [[ $KIND == stream ]]; then
+    # The integrity check must be able to fail: told to expect one chunk more
+    # than the mock sends, the client has to reject every stream.
+    STREAM_CHUNKS=$(( STREAM_CHUNKS + 1 )) run_stream direct 1 1 "$RAW/$sid-selfcheck.txt"
+    grep -q '^STREAM_SUMMARY .* ok=0 bad=[1-9]' "$RAW/$sid-selfcheck.txt" ||
+      { cat "$RAW/$sid-selfcheck.txt" >&2; die "stream_client accepted streams with a missing chunk"; }
+  fi
   if [[ $KIND == soak ]]; then
     run_soak "$sid" "$conns"
   else
