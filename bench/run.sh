@@ -355,9 +355,9 @@ EOF
 # list of trusted custom hosts.
 # It has no bind-address option and listens on all interfaces.
 start_portkey() {
-  local dir="$TMP/portkey" i try
+  local dir="$TMP/portkey" i
   mkdir -p "$dir"
-  for try in 1 2 3; do  # a port can be taken between free_port and listen
+  for _ in 1 2 3; do  # a port can be taken between free_port and listen
     PORTKEY_PORT=$(free_port)
     NODE_ENV=production taskset -c "$PROXY_CPUS" node "$PORTKEY_MAIN" --port="$PORTKEY_PORT" --headless \
       >"$dir/stdout" 2>&1 &
@@ -540,7 +540,7 @@ rss_sampler() {  # pid file
   done
 }
 run_soak() {  # sid conns
-  local sid=$1 conns=$2 t pid out samples w0 w1 b0 b1 s0 s1 k0 k1 foreign steal summary lat
+  local sid=$1 conns=$2 t pid pids out samples w0 w1 b0 b1 s0 s1 k0 k1 foreign steal summary lat
   for t in "${TARGET_LIST[@]}"; do
     [[ $t == direct ]] && continue
     pid=$(target_mem_pid "$t")
@@ -548,9 +548,10 @@ run_soak() {  # sid conns
     echo "# [$sid] soak $t: ${SOAK_SECONDS}s, $conns connections, RSS sampled every 1 s" >&2
     rss_sampler "$pid" "$samples" &
     SAMPLER_PID=$!
-    k0=$(cpu_ticks $(target_pids "$t") "$MOCK_PID"); children_ticks; w0=$CHILD_TICKS; b0=$(sys_busy_ticks); s0=$(steal_ticks)
+    pids=$(target_pids "$t")
+    k0=$(cpu_ticks $pids "$MOCK_PID"); children_ticks; w0=$CHILD_TICKS; b0=$(sys_busy_ticks); s0=$(steal_ticks)
     run_wrk "$t" "$conns" "$SOAK_SECONDS" "$out"
-    k1=$(cpu_ticks $(target_pids "$t") "$MOCK_PID"); children_ticks; w1=$CHILD_TICKS; b1=$(sys_busy_ticks); s1=$(steal_ticks)
+    k1=$(cpu_ticks $pids "$MOCK_PID"); children_ticks; w1=$CHILD_TICKS; b1=$(sys_busy_ticks); s1=$(steal_ticks)
     stop_pid "$SAMPLER_PID"; SAMPLER_PID=""
     foreign=$(awk -v b=$(( b1 - b0 )) -v k=$(( k1 - k0 + w1 - w0 )) -v d="$SOAK_SECONDS" -v hz="$CLK_TCK" \
       'BEGIN {printf "%.0f", (b - k) / (d * hz) * 100}')
