@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# bench/run.sh — loopback benchmark: mock upstream vs nginx hop vs Switchyard.
+# bench/run.sh — loopback benchmark: mock upstream vs nginx hop vs Switchyard
+# (and the Portkey gateway from npm as a peer).
 #
 #   bench/run.sh [--quick] [options]
+#   bench/run.sh --scenarios a,b,c,d,e,f --targets direct,nginx,portkey,switchyard
 #
 # Builds nothing. Expects build/switchyard and build/switchyard-bench-upstream
-# (cmake --preset release && cmake --build build). See docs/benchmarks.md for
-# what is measured and how to read the output.
+# (cmake --preset release && cmake --build build); installs the pinned Portkey
+# gateway into bench/portkey/node_modules with npm ci the first time the
+# portkey target is used. See docs/benchmarks.md for what is measured and how
+# to read the output.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,8 +18,13 @@ ROUNDS=3
 DURATION=10      # seconds per measured wrk run
 WARMUP=2         # seconds of warm-up per target per scenario (discarded)
 TARGETS="direct,nginx,switchyard"
-# Scenario specs: <upstream delay ms>:<connections>
+# Scenario specs: <upstream delay ms>:<connections>[:<body bytes>], stream:<connections>,
+# soak:<connections>, or the letters a-h of the performance issue (see usage).
 SCENARIOS="0:16 0:64 0:256 60:64"
+SOAK_SECONDS=600      # scenario f: length of each target's soak run
+SOAK_SET=0
+STREAM_CHUNKS=20      # scenario c: content chunks per streamed response ...
+STREAM_INTERVAL_MS=5  # ... and the mock's pause before each of them
 PROXY_CPUS=${PROXY_CPUS:-0}   # proxy under test (nginx, switchyard)
 LOAD_CPUS=${LOAD_CPUS:-1}     # mock upstream + wrk
 QUICK=0 ROUNDS_SET=0 DURATION_SET=0 WARMUP_SET=0
@@ -33,13 +42,28 @@ usage: bench/run.sh [--quick] [options]
   --rounds N           measured rounds per scenario (default $ROUNDS)
   --duration S         seconds per measured run (default $DURATION)
   --warmup S           warm-up seconds per target per scenario (default $WARMUP)
-  --targets LIST       comma list from direct,nginx,switchyard,switchyard-nolog,
+  --targets LIST       comma list from direct,nginx,portkey,switchyard,switchyard-nolog,
                        switchyard-learned,switchyard-vkey (default $TARGETS;
+                       portkey = @portkey-ai/gateway from npm (bench/portkey/,
+                       installed on first use), routed to the mock with
+                       x-portkey-provider: openai + x-portkey-custom-host;
                        switchyard-nolog = access_log: false; switchyard-learned =
                        model "auto" ranked by an llmrouter-knn router trained at
                        start; switchyard-vkey = a virtual key instead of the
                        master key, with spend tracking)
-  --scenarios "LIST"   space-separated delay_ms:connections (default "$SCENARIOS")
+  --scenarios "LIST"   space- or comma-separated (default "$SCENARIOS"), each one of
+                         DELAY_MS:CONNS[:BODY_BYTES]  wrk, non-streaming
+                         stream:CONNS                 streaming client, TTFB + total
+                         soak:CONNS                   one long wrk run per proxy, RSS over time
+                       or a letter of the performance issue:
+                         a = 0:16 0:64 0:256          b = 60:64
+                         c = stream:1 stream:16       d = 0:64:200 0:64:10240 0:64:51200
+                         e = 1500:1000 1500:5000      f = soak:64
+                         g = a, adding switchyard-learned to the targets
+                         h = a, adding switchyard-vkey to the targets
+  --soak-seconds S     length of each soak run (default $SOAK_SECONDS; --quick: 60)
+  --stream-chunks N    content chunks per streamed response (default $STREAM_CHUNKS)
+  --stream-interval-ms M  mock's pause before each chunk (default $STREAM_INTERVAL_MS)
   --retries N          rerun a run disturbed by other load or hypervisor steal
                        (>$FOREIGN_MAX% of a core) up to N times (default $RETRIES)
   --build-dir DIR      where switchyard and switchyard-bench-upstream live (default build/)
@@ -58,6 +82,9 @@ while [[ $# -gt 0 ]]; do
     --targets) TARGETS=$2; shift ;;
     --retries) RETRIES=$2; shift ;;
     --scenarios) SCENARIOS=$2; shift ;;
+    --soak-seconds) SOAK_SECONDS=$2; SOAK_SET=1; shift ;;
+    --stream-chunks) STREAM_CHUNKS=$2; shift ;;
+    --stream-interval-ms) STREAM_INTERVAL_MS=$2; shift ;;
     --build-dir) BUILD_DIR=$(cd "$2" && pwd); shift ;;
     --results-dir) RESULTS_DIR=$2; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -69,14 +96,39 @@ if [[ $QUICK == 1 ]]; then  # explicit --rounds/--duration/--warmup still win
   [[ $ROUNDS_SET == 1 ]] || ROUNDS=1
   [[ $DURATION_SET == 1 ]] || DURATION=3
   [[ $WARMUP_SET == 1 ]] || WARMUP=1
+  [[ $SOAK_SET == 1 ]] || SOAK_SECONDS=60
 fi
+
+# Expand the issue's scenario letters; g and h also add a target.
+EXTRA_TARGETS=""
+expanded=""
+for tok in ${SCENARIOS//,/ }; do
+  case "$tok" in
+    a) expanded+=" 0:16 0:64 0:256" ;;
+    b) expanded+=" 60:64" ;;
+    c) expanded+=" stream:1 stream:16" ;;
+    d) expanded+=" 0:64:200 0:64:10240 0:64:51200" ;;
+    e) expanded+=" 1500:1000 1500:5000" ;;
+    f) expanded+=" soak:64" ;;
+    g) expanded+=" 0:16 0:64 0:256"; EXTRA_TARGETS+=",switchyard-learned" ;;
+    h) expanded+=" 0:16 0:64 0:256"; EXTRA_TARGETS+=",switchyard-vkey" ;;
+    stream:[0-9]*|soak:[0-9]*) expanded+=" $tok" ;;
+    [0-9]*:[0-9]*) [[ $tok =~ ^[0-9]+:[0-9]+(:[0-9]+)?$ ]] || { echo "run.sh: bad scenario '$tok'" >&2; exit 2; }
+                   expanded+=" $tok" ;;
+    *) echo "run.sh: unknown scenario '$tok'" >&2; exit 2 ;;
+  esac
+done
+# Drop repeats (g + h both bring a's specs), keep first-seen order.
+SCENARIOS=$(echo "$expanded" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ' | sed 's/ $//')
+[[ -n $SCENARIOS ]] || { echo "run.sh: no scenarios" >&2; exit 2; }
+for t in ${EXTRA_TARGETS//,/ }; do [[ ",$TARGETS," == *",$t,"* ]] || TARGETS+=",$t"; done
 
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 has_target() { local t; for t in "${TARGET_LIST[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
 has_switchyard() { local t; for t in "${TARGET_LIST[@]}"; do [[ $t == switchyard* ]] && return 0; done; return 1; }
 SWITCHYARD_TARGETS="switchyard switchyard-nolog switchyard-learned switchyard-vkey"
 for t in "${TARGET_LIST[@]}"; do
-  case "$t" in direct|nginx|switchyard|switchyard-nolog|switchyard-learned|switchyard-vkey) ;;
+  case "$t" in direct|nginx|portkey|switchyard|switchyard-nolog|switchyard-learned|switchyard-vkey) ;;
     *) echo "run.sh: unknown target '$t'" >&2; exit 2 ;; esac
 done
 
@@ -100,6 +152,19 @@ fi
 for tool in wrk curl taskset ss awk sort; do
   command -v "$tool" >/dev/null || die "'$tool' not found in PATH"
 done
+has_spec() { [[ " $SCENARIOS " == *" $1"* ]]; }
+has_spec stream: && { command -v node >/dev/null || die "node not found (needed by the streaming client)"; }
+PORTKEY_DIR="$ROOT/bench/portkey"
+PORTKEY_MAIN="$PORTKEY_DIR/node_modules/@portkey-ai/gateway/build/start-server.js"
+if has_target portkey; then
+  command -v node >/dev/null || die "node not found (portkey target)"
+  if [[ ! -f $PORTKEY_MAIN ]]; then
+    command -v npm >/dev/null || die "npm not found (the portkey target installs @portkey-ai/gateway with it)"
+    echo "# installing the pinned Portkey gateway into bench/portkey (npm ci, once)" >&2
+    (cd "$PORTKEY_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci in bench/portkey failed"
+  fi
+  PORTKEY_VERSION=$(node -p "require('$PORTKEY_DIR/node_modules/@portkey-ai/gateway/package.json').version")
+fi
 if has_target nginx; then
   NGINX_BIN=$(command -v nginx || true)
   [[ -z $NGINX_BIN && -x /usr/sbin/nginx ]] && NGINX_BIN=/usr/sbin/nginx
@@ -148,17 +213,40 @@ STATS_TSV="$RAW/proc.tsv"
 : >"$STATS_TSV"
 SAMPLES_TSV="$RAW/samples.tsv"
 : >"$SAMPLES_TSV"
+STREAM_TSV="$RAW/stream.tsv"
+printf '#scenario\tconns\ttarget\tround\trequests\tok\tbad\terrors\tttfb_p50_us\tttfb_p99_us\ttotal_p50_us\ttotal_p99_us\tproxy_cpu_us_per_req\tforeign_cpu_pct\tsteal_pct\n' >"$STREAM_TSV"
+SOAK_TSV="$RAW/soak.tsv"
+printf '#scenario\ttarget\tconns\tseconds\treq_s\tp50_us\tp99_us\tnon2xx\tsocket_errors\trss_first_kb\trss_warm_kb\trss_end_kb\tgrowth_pct\tpeak_kb\twarm_mark_s\tforeign_cpu_pct\tsteal_pct\n' >"$SOAK_TSV"
+OVERHEAD_TSV="$RAW/overhead.tsv"
+: >"$OVERHEAD_TSV"
 
 REQ_BODY_TEMPLATE='{"model":"MODEL","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"Reply with one short sentence about load testing."}],"max_tokens":64,"temperature":0}'
 VKEY=""   # switchyard-vkey: the virtual key generated at start
 target_model() { if [[ $1 == switchyard-learned ]]; then echo auto; else echo bench-model; fi; }
-target_key() { if [[ $1 == switchyard-vkey ]]; then echo "$VKEY"; else echo sk-bench-master; fi; }
+target_key() {
+  case "$1" in
+    switchyard-vkey) echo "$VKEY" ;;
+    portkey) echo sk-bench ;;   # Portkey forwards it to the mock as the provider key
+    *) echo sk-bench-master ;;
+  esac
+}
+# Extra request headers, one "Name: value" a line.
+target_headers() {
+  if [[ $1 == portkey ]]; then
+    printf 'x-portkey-provider: openai\nx-portkey-custom-host: http://127.0.0.1:%s/v1\n' "$MOCK_PORT"
+  fi
+}
+curl_header_args() {  # target -> sets CURL_HDRS (array of -H arguments)
+  CURL_HDRS=()
+  local h
+  while IFS= read -r h; do [[ -n $h ]] && CURL_HDRS+=(-H "$h"); done < <(target_headers "$1")
+}
 req_body() { echo "${REQ_BODY_TEMPLATE/MODEL/$(target_model "$1")}"; }
 
 # ---------------------------------------------------------------------------
 # Process management (only ever signals PIDs started here)
 
-MOCK_PID="" NGINX_PID=""
+MOCK_PID="" NGINX_PID="" PORTKEY_PID="" SAMPLER_PID=""
 declare -A SY_PIDS=() SY_PORTS=()   # by target: switchyard, switchyard-nolog
 stop_pid() {
   local pid=$1
@@ -175,20 +263,22 @@ stop_stack() {
   for t in "${!SY_PIDS[@]}"; do stop_pid "${SY_PIDS[$t]}"; done
   SY_PIDS=(); SY_PORTS=()
   stop_pid "$NGINX_PID"; NGINX_PID=""
+  stop_pid "$PORTKEY_PID"; PORTKEY_PID=""
   stop_pid "$MOCK_PID"; MOCK_PID=""
 }
 cleanup() {
+  stop_pid "$SAMPLER_PID"
   stop_stack
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
+free_port() {  # below the ephemeral range (32768+), and not in use by any socket
   local p
   while :; do
-    p=$(( 20000 + RANDOM % 40000 ))
-    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+    p=$(( 20000 + RANDOM % 12000 ))
+    ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }
   done
 }
 
@@ -202,7 +292,8 @@ wait_for_line() {  # file pattern timeout_s
 }
 
 start_mock() {  # delay_ms
-  taskset -c "$LOAD_CPUS" "$MOCK_BIN" --port 0 --delay-ms "$1" >"$TMP/mock.out" 2>"$TMP/mock.err" &
+  taskset -c "$LOAD_CPUS" "$MOCK_BIN" --port 0 --delay-ms "$1" --stream-chunks "$STREAM_CHUNKS" \
+    --chunk-interval-ms "$STREAM_INTERVAL_MS" >"$TMP/mock.out" 2>"$TMP/mock.err" &
   MOCK_PID=$!
   wait_for_line "$TMP/mock.out" '^listening ' 5 || { cat "$TMP/mock.err" >&2; die "mock upstream did not start"; }
   MOCK_PORT=$(awk '/^listening /{print $2; exit}' "$TMP/mock.out")
@@ -258,6 +349,35 @@ EOF
   cp "$dir/nginx.conf" "$RAW/nginx.conf"
 }
 
+# The Portkey gateway's own Node server (build/start-server.js), headless (no
+# log UI), pinned like the other proxies. Every request names the provider and
+# the mock's address in headers (target_headers); 127.0.0.1 is on its default
+# list of trusted custom hosts.
+# It has no bind-address option and listens on all interfaces.
+start_portkey() {
+  local dir="$TMP/portkey" i
+  mkdir -p "$dir"
+  for _ in 1 2 3; do  # a port can be taken between free_port and listen
+    PORTKEY_PORT=$(free_port)
+    NODE_ENV=production taskset -c "$PROXY_CPUS" node "$PORTKEY_MAIN" --port="$PORTKEY_PORT" --headless \
+      >"$dir/stdout" 2>&1 &
+    PORTKEY_PID=$!
+    for i in $(seq 200); do
+      [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORTKEY_PORT/" || true) != 000 ]] && return 0
+      kill -0 "$PORTKEY_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    if kill -0 "$PORTKEY_PID" 2>/dev/null; then
+      tail -n 20 "$dir/stdout" >&2; die "portkey did not answer within 10 s"
+    fi
+    wait "$PORTKEY_PID" 2>/dev/null || true
+    PORTKEY_PID=""
+    grep -q EADDRINUSE "$dir/stdout" || break
+  done
+  tail -n 20 "$dir/stdout" >&2
+  die "portkey exited"
+}
+
 start_switchyard() {  # target (switchyard | switchyard-nolog)
   local t=$1 cfg="$TMP/$1.yaml" err="$TMP/$1.err" group
   {
@@ -296,6 +416,7 @@ target_url() {
   case "$1" in
     direct) echo "http://127.0.0.1:$MOCK_PORT" ;;
     nginx) echo "http://127.0.0.1:$NGINX_PORT" ;;
+    portkey) echo "http://127.0.0.1:$PORTKEY_PORT" ;;
     switchyard*) echo "http://127.0.0.1:${SY_PORTS[$1]}" ;;
   esac
 }
@@ -304,6 +425,7 @@ target_pids() {
   case "$1" in
     direct) echo "" ;;
     nginx) echo "$NGINX_PID $NGINX_WORKER" ;;
+    portkey) echo "$PORTKEY_PID" ;;
     switchyard*) echo "${SY_PIDS[$1]}" ;;
   esac
 }
@@ -312,6 +434,7 @@ target_mem_pid() {
   case "$1" in
     direct) echo "" ;;
     nginx) echo "$NGINX_WORKER" ;;
+    portkey) echo "$PORTKEY_PID" ;;
     switchyard*) echo "${SY_PIDS[$1]}" ;;
   esac
 }
@@ -352,18 +475,22 @@ status_kb() {  # pid field
 check_target() {  # target -> fails loudly unless a chat completion returns 200
   local t=$1 url code
   url="$(target_url "$t")/v1/chat/completions"
+  curl_header_args "$t"
   code=$(curl -s -o "$TMP/check.body" -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
-    -H "Authorization: Bearer $(target_key "$t")" -d "$(req_body "$t")" "$url" || true)
+    "${CURL_HDRS[@]}" -H "Authorization: Bearer $(target_key "$t")" -d "$(req_body "$t")" "$url" || true)
   if [[ $code != 200 ]]; then
     echo "run.sh: $t: POST $url returned HTTP '$code':" >&2
     head -c 600 "$TMP/check.body" >&2 2>/dev/null; echo >&2
     [[ $t == switchyard* ]] && { echo "--- $t stderr (tail)" >&2; tail -n 20 "$TMP/$t.err" >&2; }
+    [[ $t == portkey ]] && { echo "--- portkey output (tail)" >&2; tail -n 20 "$TMP/portkey/stdout" >&2; }
     die "target $t is not answering chat completions"
   fi
 }
 
+BODY_BYTES=""   # scenario d: request body size of the current spec ("" = default body)
 run_wrk() {  # target conns seconds outfile
   BENCH_MODEL=$(target_model "$1") BENCH_AUTH="Bearer $(target_key "$1")" \
+    BENCH_HEADERS=$(target_headers "$1") BENCH_BODY_BYTES=$BODY_BYTES \
     taskset -c "$LOAD_CPUS" wrk -t1 -c"$2" -d"$3"s --timeout 5s --latency -s "$LUA" "$(target_url "$1")" >"$4" 2>&1 || true
 }
 
@@ -374,9 +501,10 @@ sample_overheads() {  # scenario_id
   local sid=$1 t url i line
   for t in "${TARGET_LIST[@]}"; do
     url="$(target_url "$t")/v1/chat/completions"
+    curl_header_args "$t"
     for i in $(seq "$SAMPLES"); do
       line=$(curl -s -o /dev/null -D "$TMP/hdr" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
-        -H "Authorization: Bearer $(target_key "$t")" -d "$(req_body "$t")" "$url" || echo "000 0")
+        "${CURL_HDRS[@]}" -H "Authorization: Bearer $(target_key "$t")" -d "$(req_body "$t")" "$url" || echo "000 0")
       local hdr
       hdr=$(tr -d '\r' <"$TMP/hdr" | awk -F': *' 'tolower($1) == "x-litellm-overhead-duration-ms" {print $2}')
       printf '%s\t%s\t%s\t%s\t%s\n' "$sid" "$t" "${line% *}" "${line#* }" "${hdr:--}" >>"$SAMPLES_TSV"
@@ -387,17 +515,112 @@ sample_overheads() {  # scenario_id
 # ---------------------------------------------------------------------------
 # Main loop
 
+# Streaming client (scenario c): same pinning as wrk.
+run_stream() {  # target conns seconds outfile
+  local hdr args=()
+  while IFS= read -r hdr; do [[ -n $hdr ]] && args+=(--header "$hdr"); done < <(target_headers "$1")
+  taskset -c "$LOAD_CPUS" node "$ROOT/bench/stream_client.mjs" --url "$(target_url "$1")" --conns "$2" \
+    --duration "$3" --chunks "$STREAM_CHUNKS" --model "$(target_model "$1")" \
+    --auth "Bearer $(target_key "$1")" "${args[@]}" >"$4" 2>&1 || true
+}
+run_load() {  # target conns seconds outfile
+  if [[ $KIND == stream ]]; then run_stream "$@"; else run_wrk "$@"; fi
+}
+
+# Scenario f: one long wrk run per proxy target while a sampler records the
+# proxy's VmRSS once a second; compares RSS at the end of the warm-up (the
+# first 20%: minute 2 of 10) with RSS at the end of the run.
+rss_sampler() {  # pid file
+  local t0 now
+  t0=$(date +%s%N)
+  while kill -0 "$1" 2>/dev/null; do
+    now=$(date +%s%N)
+    echo "$(( (now - t0) / 1000000 )) $(status_kb "$1" VmRSS)" >>"$2"
+    sleep 1
+  done
+}
+run_soak() {  # sid conns
+  local sid=$1 conns=$2 t pid pids out samples w0 w1 b0 b1 s0 s1 k0 k1 foreign steal summary lat
+  for t in "${TARGET_LIST[@]}"; do
+    [[ $t == direct ]] && continue
+    pid=$(target_mem_pid "$t")
+    out="$RAW/$sid-$t.txt"; samples="$RAW/$sid-$t-rss.txt"; : >"$samples"
+    echo "# [$sid] soak $t: ${SOAK_SECONDS}s, $conns connections, RSS sampled every 1 s" >&2
+    rss_sampler "$pid" "$samples" &
+    SAMPLER_PID=$!
+    pids=$(target_pids "$t")
+    k0=$(cpu_ticks $pids "$MOCK_PID"); children_ticks; w0=$CHILD_TICKS; b0=$(sys_busy_ticks); s0=$(steal_ticks)
+    run_wrk "$t" "$conns" "$SOAK_SECONDS" "$out"
+    k1=$(cpu_ticks $pids "$MOCK_PID"); children_ticks; w1=$CHILD_TICKS; b1=$(sys_busy_ticks); s1=$(steal_ticks)
+    stop_pid "$SAMPLER_PID"; SAMPLER_PID=""
+    foreign=$(awk -v b=$(( b1 - b0 )) -v k=$(( k1 - k0 + w1 - w0 )) -v d="$SOAK_SECONDS" -v hz="$CLK_TCK" \
+      'BEGIN {printf "%.0f", (b - k) / (d * hz) * 100}')
+    steal=$(awk -v s=$(( s1 - s0 )) -v d="$SOAK_SECONDS" -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", s / (d * hz) * 100}')
+    summary=$(grep '^BENCH_SUMMARY' "$out" || true)
+    lat=$(grep '^BENCH_LATENCY_US' "$out" || true)
+    [[ -n $summary && -n $lat ]] || { cat "$out" >&2; die "wrk produced no summary for the $t soak"; }
+    # The warm-up mark is the first sample at or after 20% of the run; the end
+    # is the last sample taken while wrk ran.
+    awk -v sid="$sid" -v t="$t" -v c="$conns" -v secs="$SOAK_SECONDS" -v hwm="$(status_kb "$pid" VmHWM)" \
+      -v fo="$foreign" -v st="$steal" -v s="$summary $lat" '
+      NF == 2 && $2 != "" { n++; ms[n] = $1; kb[n] = $2 }
+      END {
+        split(s, f, " "); for (i = 2; i in f; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
+        mark = secs * 1000 * 0.2; w = 0
+        for (i = 1; i <= n; i++) if (ms[i] >= mark) { w = i; break }
+        if (w == 0) w = n
+        rps = v["requests"] / (v["duration_us"] / 1e6)
+        sock = v["connect_err"] + v["read_err"] + v["write_err"] + v["timeout_err"]
+        growth = (n > 0 && kb[w] > 0) ? (kb[n] - kb[w]) / kb[w] * 100 : 0
+        printf "%s\t%s\t%s\t%s\t%.1f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t%s\t%d\t%d\t%d\n", sid, t, c, secs, rps, v["p50"], v["p99"],
+          v["non2xx"], sock, kb[1], kb[w], kb[n], growth, hwm, ms[w] / 1000, fo, st
+      }' "$samples" >>"$SOAK_TSV"
+    tail -n 1 "$SOAK_TSV" | awk -F'\t' '{printf "# [%s] %s: %.0f req/s, errors %d/%d, RSS %.1f MiB at %ds -> %.1f MiB at end (%+.2f%%), peak %.1f MiB, foreign-cpu %d%%, steal %d%%\n",
+      $1, $2, $5, $8, $9, $11 / 1024, $15, $12 / 1024, $13, $14 / 1024, $16, $17}' >&2
+  done
+}
+
+# Switchyard's own view of its overhead: the switchyard_overhead_duration_seconds
+# histogram from /metrics, summed over routes (covers warm-up and all rounds).
+scrape_overhead() {  # sid
+  local t
+  for t in "${!SY_PIDS[@]}"; do
+    curl -s --max-time 5 "$(target_url "$t")/metrics" >"$RAW/$1-$t.metrics" || continue
+    awk -v sid="$1" -v t="$t" '
+      /^switchyard_overhead_duration_seconds_bucket/ {
+        le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le); b[le] += $NF; if (!(le in seen)) { seen[le] = 1; order[++nb] = le } }
+      /^switchyard_overhead_duration_seconds_sum/ { sum += $NF }
+      /^switchyard_overhead_duration_seconds_count/ { cnt += $NF }
+      END {
+        if (cnt == 0) exit
+        # Upper bound of the bucket holding the q-quantile.
+        for (qi = 1; qi <= 2; qi++) {
+          q = (qi == 1) ? 0.5 : 0.99; r[qi] = "+Inf"
+          for (i = 1; i <= nb; i++) if (b[order[i]] >= q * cnt) { r[qi] = order[i]; break }
+        }
+        printf "%s\t%s\t%d\t%.4f\t%s\t%s\n", sid, t, cnt, sum / cnt * 1000, r[1], r[2]
+      }' "$RAW/$1-$t.metrics" >>"$OVERHEAD_TSV"
+  done
+}
+
 echo "# raw output: $RAW" >&2
 total_runs=0
-for spec in $SCENARIOS; do total_runs=$(( total_runs + ROUNDS * ${#TARGET_LIST[@]} )); done
-echo "# $total_runs measured runs of ${DURATION}s (+ warm-up), rounds=$ROUNDS, targets=$TARGETS" >&2
+for spec in $SCENARIOS; do [[ $spec == soak:* ]] || total_runs=$(( total_runs + ROUNDS * ${#TARGET_LIST[@]} )); done
+echo "# $total_runs measured runs of ${DURATION}s or more (+ warm-up), rounds=$ROUNDS, targets=$TARGETS$(has_spec soak: && echo "; soak ${SOAK_SECONDS}s per proxy")" >&2
 
 run_no=0
 for spec in $SCENARIOS; do
-  delay=${spec%%:*}; conns=${spec##*:}
-  sid="d${delay}c${conns}"
+  case "$spec" in
+    stream:*) KIND=stream; delay=0; conns=${spec#stream:}; BODY_BYTES=""; sid="stream-c$conns" ;;
+    soak:*) KIND=soak; delay=0; conns=${spec#soak:}; BODY_BYTES=""; sid="soak-c$conns" ;;
+    *) KIND=wrk; IFS=: read -r delay conns BODY_BYTES <<<"$spec"; sid="d${delay}c${conns}${BODY_BYTES:+b$BODY_BYTES}" ;;
+  esac
+  # A run must span many upstream round trips: with a 1.5 s upstream, at
+  # least 15 s (wrk does not count requests still in flight when it stops).
+  RUN_SECONDS=$(( DURATION > delay * 10 / 1000 ? DURATION : (delay * 10 + 999) / 1000 ))
   start_mock "$delay"
   has_target nginx && start_nginx
+  has_target portkey && start_portkey
   for t in $SWITCHYARD_TARGETS; do if has_target "$t"; then start_switchyard "$t"; fi; done
   for t in "${TARGET_LIST[@]}"; do check_target "$t"; done
 
@@ -406,13 +629,25 @@ for spec in $SCENARIOS; do
     p=$(target_mem_pid "$t"); [[ -n $p ]] && IDLE_RSS[$t]=$(status_kb "$p" VmRSS)
   done
 
-  for t in "${TARGET_LIST[@]}"; do
-    echo "# [$sid] warm-up $t (${WARMUP}s)" >&2
-    run_wrk "$t" "$conns" "$WARMUP" "$RAW/$sid-warmup-$t.txt"
-  done
+  if [[ $KIND == stream ]]; then
+    # The integrity check must be able to fail: told to expect one chunk more
+    # than the mock sends, the client has to reject every stream.
+    STREAM_CHUNKS=$(( STREAM_CHUNKS + 1 )) run_stream direct 1 1 "$RAW/$sid-selfcheck.txt"
+    grep -q '^STREAM_SUMMARY .* ok=0 bad=[1-9]' "$RAW/$sid-selfcheck.txt" ||
+      { cat "$RAW/$sid-selfcheck.txt" >&2; die "stream_client accepted streams with a missing chunk"; }
+  fi
+  if [[ $KIND == soak ]]; then
+    run_soak "$sid" "$conns"
+  else
+    for t in "${TARGET_LIST[@]}"; do
+      echo "# [$sid] warm-up $t (${WARMUP}s)" >&2
+      run_load "$t" "$conns" "$WARMUP" "$RAW/$sid-warmup-$t.txt"
+    done
+  fi
 
   n=${#TARGET_LIST[@]}
-  for (( r = 1; r <= ROUNDS; r++ )); do
+  [[ $KIND == soak ]] && n=0
+  for (( r = 1; r <= ROUNDS && n > 0; r++ )); do
     for (( k = 0; k < n; k++ )); do
       t=${TARGET_LIST[$(( (k + r - 1) % n ))]}   # rotate order every round
       run_no=$(( run_no + 1 ))
@@ -421,30 +656,49 @@ for spec in $SCENARIOS; do
       for (( attempt = 0; ; attempt++ )); do
         c0=$(cpu_ticks $pids)
         # Interference check: system busy time not accounted for by the proxy,
-        # the mock or wrk is someone else's (a compile, another benchmark).
+        # the mock or the load client is someone else's (a compile, another benchmark).
         k0=$(cpu_ticks $pids "$MOCK_PID"); children_ticks; w0=$CHILD_TICKS; b0=$(sys_busy_ticks); s0=$(steal_ticks)
-        run_wrk "$t" "$conns" "$DURATION" "$out"
+        run_load "$t" "$conns" "$RUN_SECONDS" "$out"
         k1=$(cpu_ticks $pids "$MOCK_PID"); children_ticks; w1=$CHILD_TICKS; b1=$(sys_busy_ticks); s1=$(steal_ticks)
         c1=$(cpu_ticks $pids)
-        foreign=$(awk -v b=$(( b1 - b0 )) -v k=$(( k1 - k0 + w1 - w0 )) -v d="$DURATION" -v hz="$CLK_TCK" \
+        foreign=$(awk -v b=$(( b1 - b0 )) -v k=$(( k1 - k0 + w1 - w0 )) -v d="$RUN_SECONDS" -v hz="$CLK_TCK" \
           'BEGIN {f = (b - k) / (d * hz) * 100; printf "%.0f", f}')
-        steal=$(awk -v s=$(( s1 - s0 )) -v d="$DURATION" -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", s / (d * hz) * 100}')
-        summary=$(grep '^BENCH_SUMMARY' "$out" || true)
-        lat=$(grep '^BENCH_LATENCY_US' "$out" || true)
-        if [[ -z $summary || -z $lat ]]; then
-          echo "run.sh: wrk produced no summary for $t ($out):" >&2; cat "$out" >&2
-          die "wrk failed"
+        steal=$(awk -v s=$(( s1 - s0 )) -v d="$RUN_SECONDS" -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", s / (d * hz) * 100}')
+        if [[ $KIND == stream ]]; then
+          summary=$(grep '^STREAM_SUMMARY' "$out" || true)
+          if [[ -z $summary ]]; then
+            echo "run.sh: the streaming client produced no summary for $t ($out):" >&2; cat "$out" >&2
+            die "streaming client failed"
+          fi
+          row_file=$STREAM_TSV
+          row=$(echo "$summary" | awk -v sid="$sid" -v c="$conns" -v t="$t" -v r="$r" \
+            -v dc=$(( c1 - c0 )) -v hz="$CLK_TCK" -v haspid="${pids:+1}" -v fo="$foreign" -v st="$steal" '{
+              for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+              cpu = (haspid && v["requests"] > 0) ? dc / hz * 1e6 / v["requests"] : -1
+              printf "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t%d\t%d\n", sid, c, t, r, v["requests"], v["ok"], v["bad"],
+                v["errors"], v["ttfb_p50_us"], v["ttfb_p99_us"], v["total_p50_us"], v["total_p99_us"], cpu, fo, st
+            }')
+          echo "$row" | awk -F'\t' -v n="$run_no" -v tot="$total_runs" -v lim="$FOREIGN_MAX" '{printf "# [%d/%d] %s %-10s round %s: %d streams, %d intact, %d bad, %d errors; first chunk p50 %.2f ms p99 %.2f ms; total p50 %.2f ms  foreign-cpu %d%%  steal %d%%%s\n", n, tot, $1, $3, $4, $5, $6, $7, $8, $9/1000, $10/1000, $11/1000, $14, $15, ($14 > lim || $15 > lim ? "  <-- interference" : "")}' >&2
+          grep '^stream_client:' "$out" >&2 || true
+        else
+          summary=$(grep '^BENCH_SUMMARY' "$out" || true)
+          lat=$(grep '^BENCH_LATENCY_US' "$out" || true)
+          if [[ -z $summary || -z $lat ]]; then
+            echo "run.sh: wrk produced no summary for $t ($out):" >&2; cat "$out" >&2
+            die "wrk failed"
+          fi
+          row_file=$RESULTS_TSV
+          # key=value -> TSV; cpu per request in microseconds.
+          row=$(echo "$summary $lat" | awk -v sid="$sid" -v d="$delay" -v c="$conns" -v t="$t" -v r="$r" \
+            -v dc=$(( c1 - c0 )) -v hz="$CLK_TCK" -v haspid="${pids:+1}" -v fo="$foreign" -v st="$steal" '{
+              for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+              rps = v["requests"] / (v["duration_us"] / 1e6)
+              sock = v["connect_err"] + v["read_err"] + v["write_err"] + v["timeout_err"]
+              cpu = (haspid && v["requests"] > 0) ? dc / hz * 1e6 / v["requests"] : -1
+              printf "%s\t%s\t%s\t%s\t%s\t%.1f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%d\t%d\n", sid, d, c, t, r, rps, v["p50"], v["p99"], v["non2xx"], sock, v["requests"], cpu, fo, st
+            }')
+          echo "$row" | awk -F'\t' -v n="$run_no" -v tot="$total_runs" -v lim="$FOREIGN_MAX" '{printf "# [%d/%d] %s %-10s round %s: %8.0f req/s  p50 %.2f ms  p99 %.2f ms  non2xx %d  sock_err %d  foreign-cpu %d%%  steal %d%%%s\n", n, tot, $1, $4, $5, $6, $7/1000, $8/1000, $9, $10, $13, $14, ($13 > lim || $14 > lim ? "  <-- interference" : "")}' >&2
         fi
-        # key=value -> TSV; cpu per request in microseconds.
-        row=$(echo "$summary $lat" | awk -v sid="$sid" -v d="$delay" -v c="$conns" -v t="$t" -v r="$r" \
-          -v dc=$(( c1 - c0 )) -v hz="$CLK_TCK" -v haspid="${pids:+1}" -v fo="$foreign" -v st="$steal" '{
-            for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-            rps = v["requests"] / (v["duration_us"] / 1e6)
-            sock = v["connect_err"] + v["read_err"] + v["write_err"] + v["timeout_err"]
-            cpu = (haspid && v["requests"] > 0) ? dc / hz * 1e6 / v["requests"] : -1
-            printf "%s\t%s\t%s\t%s\t%s\t%.1f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%d\t%d\n", sid, d, c, t, r, rps, v["p50"], v["p99"], v["non2xx"], sock, v["requests"], cpu, fo, st
-          }')
-        echo "$row" | awk -F'\t' -v n="$run_no" -v tot="$total_runs" -v lim="$FOREIGN_MAX" '{printf "# [%d/%d] %s %-10s round %s: %8.0f req/s  p50 %.2f ms  p99 %.2f ms  non2xx %d  sock_err %d  foreign-cpu %d%%  steal %d%%%s\n", n, tot, $1, $4, $5, $6, $7/1000, $8/1000, $9, $10, $13, $14, ($13 > lim || $14 > lim ? "  <-- interference" : "")}' >&2
         sleep 1
         if (( (foreign > FOREIGN_MAX || steal > FOREIGN_MAX) && attempt < RETRIES )); then
           echo "$row" >>"$RAW/discarded.tsv"
@@ -453,7 +707,7 @@ for spec in $SCENARIOS; do
           sleep "$RETRY_WAIT"
           continue
         fi
-        echo "$row" >>"$RESULTS_TSV"
+        echo "$row" >>"$row_file"
         break
       done
     done
@@ -465,9 +719,11 @@ for spec in $SCENARIOS; do
     [[ -n $p ]] || continue
     printf '%s\t%s\t%s\t%s\t%s\n' "$sid" "$t" "${IDLE_RSS[$t]:-}" "$(status_kb "$p" VmHWM)" "$(status_kb "$p" VmRSS)" >>"$STATS_TSV"
   done
-  if [[ $delay == 0 ]] && [[ ! -s $SAMPLES_TSV ]]; then sample_overheads "$sid"; fi
+  scrape_overhead "$sid"
+  if [[ $KIND == wrk && $delay == 0 && -z $BODY_BYTES ]] && [[ ! -s $SAMPLES_TSV ]]; then sample_overheads "$sid"; fi
   for t in "${!SY_PIDS[@]}"; do cp "$TMP/$t.err" "$RAW/$sid-$t.stderr"; done
   [[ -n $NGINX_PID ]] && cp "$TMP/nginx/error.log" "$RAW/$sid-nginx-error.log" 2>/dev/null || true
+  [[ -n $PORTKEY_PID ]] && cp "$TMP/portkey/stdout" "$RAW/$sid-portkey.out" 2>/dev/null || true
   stop_stack
   unset IDLE_RSS
 done
@@ -503,28 +759,34 @@ fi
   echo
   echo "- Command: \`bench/run.sh$([[ $QUICK == 1 ]] && echo " --quick") --rounds $ROUNDS --duration $DURATION --warmup $WARMUP --retries $RETRIES --targets $TARGETS --scenarios \"$SCENARIOS\"\`"
   echo "- Machine: $(uname -sr), $NCPU CPUs, $cpu_model; proxy pinned to CPU $PROXY_CPUS, mock upstream + wrk (1 thread) to CPU $LOAD_CPUS"
+  echo "- Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- Tree: $git_rev$git_dirty; switchyard binary: $sy_info"
-  echo "- $(wrk --version 2>&1 | head -n1 | cut -c1-60); nginx $("${NGINX_BIN:-nginx}" -v 2>&1 | sed 's/.*nginx\///')"
-  echo "- Each cell is the median of $ROUNDS interleaved run(s) of ${DURATION}s; errors are summed over all runs."
+  echo "- $(wrk --version 2>&1 | head -n1 | cut -c1-60); nginx $("${NGINX_BIN:-nginx}" -v 2>&1 | sed 's/.*nginx\///')$(has_target portkey && echo "; @portkey-ai/gateway $PORTKEY_VERSION on Node $(node --version)")"
+  echo "- Each cell is the median of $ROUNDS interleaved run(s) of ${DURATION}s (at least 10 upstream delays: 15 s on a 1.5 s upstream); errors are summed over all runs."
   echo "  Proxy CPU is user+sys time of the proxy process(es) per request. RSS is the proxy process"
   echo "  (nginx: its single worker): idle before load, peak (VmHWM) and after load, in MiB."
   discarded=0; [[ -f $RAW/discarded.tsv ]] && discarded=$(wc -l <"$RAW/discarded.tsv")
-  awk -F'\t' -v lim="$FOREIGN_MAX" -v disc="$discarded" '!/^#/ {n++; if ($13 > m) m = $13; if ($13 > lim || $14 > lim) bad++; if ($14 > st) st = $14}
+  # runs.tsv has foreign/steal in columns 13/14, stream.tsv in 14/15.
+  awk -F'\t' -v lim="$FOREIGN_MAX" -v disc="$discarded" 'FNR == 1 {fc = (FILENAME ~ /stream/) ? 14 : 13}
+    !/^#/ {n++; f = $fc; x = $(fc + 1); if (f > m) m = f; if (f > lim || x > lim) bad++; if (x > st) st = x}
     END {printf "- Interference check: CPU time used by processes other than the proxy, mock and wrk peaked at %d%% of one core in a kept run (%d of %d kept runs above %d%% foreign or steal; %d disturbed runs discarded and rerun); hypervisor steal peaked at %d%%.%s\n",
-      m, bad, n, lim, disc, st, (bad > 0 ? " **Some kept runs were disturbed; rerun on an idle machine before trusting these figures.**" : "")}' "$RESULTS_TSV"
+      m, bad, n, lim, disc, st, (bad > 0 ? " **Some kept runs were disturbed; rerun on an idle machine before trusting these figures.**" : "")}' "$RESULTS_TSV" "$STREAM_TSV"
   echo
   for spec in $SCENARIOS; do
-    delay=${spec%%:*}; conns=${spec##*:}
-    sid="d${delay}c${conns}"
+    [[ $spec == stream:* || $spec == soak:* ]] && continue
+    IFS=: read -r delay conns BODY_BYTES <<<"$spec"
+    sid="d${delay}c${conns}${BODY_BYTES:+b$BODY_BYTES}"
+    body_note=""
+    [[ -n $BODY_BYTES ]] && body_note=", $(awk -v b="$BODY_BYTES" 'BEGIN {if (b >= 1024) printf "%g KiB", b / 1024; else printf "%d B", b}') request bodies"
     ngx_rps=$(col "$sid" nginx 6); ngx_p50=$(col "$sid" nginx 7); ngx_p99=$(col "$sid" nginx 8)
     dir_p50=$(col "$sid" direct 7); dir_p99=$(col "$sid" direct 8)
     if [[ $delay == 0 ]]; then
-      echo "## Zero upstream delay, $conns connections"
+      echo "## Zero upstream delay, $conns connections$body_note"
       echo
       echo "| target | req/s | p50 ms | p99 ms | req/s vs nginx | p50 vs nginx | p99 vs nginx | non-2xx/3xx | socket errors | proxy CPU µs/req | RSS idle / peak / after MiB |"
       echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     else
-      echo "## ${delay} ms upstream delay, $conns connections (≈ $(awk -v c="$conns" -v d="$delay" 'BEGIN {printf "%.0f", c * 1000 / d}') req/s offered)"
+      echo "## ${delay} ms upstream delay, $conns connections (= requests in flight; ≈ $(awk -v c="$conns" -v d="$delay" 'BEGIN {printf "%.0f", c * 1000 / d}') req/s offered)$body_note"
       echo
       echo "| target | req/s | p50 ms | p99 ms | added p50 ms vs direct | added p99 ms vs direct | non-2xx/3xx | socket errors | proxy CPU µs/req | RSS idle / peak / after MiB |"
       echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -548,6 +810,54 @@ fi
     done
     echo
   done
+  for spec in $SCENARIOS; do
+    [[ $spec == stream:* ]] || continue
+    conns=${spec#stream:}; sid="stream-c$conns"
+    echo "## Streaming, $conns connection(s): $STREAM_CHUNKS chunks $STREAM_INTERVAL_MS ms apart"
+    echo
+    echo "Time to first chunk = request written → first complete SSE event read; total = → end of the"
+    echo "response. \"intact\" = every content delta, finish_reason and exactly one final [DONE] arrived"
+    echo "(bench/stream_client.mjs). Medians over rounds of each run's p50/p99."
+    echo
+    echo "| target | streams intact / sent | bad | errors | first chunk p50 ms | p99 ms | added p50 vs direct | added p99 vs direct | total p50 ms | total p99 ms | added total p50 vs direct | proxy CPU µs/stream | RSS idle / peak / after MiB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    scol() { awk -F'\t' -v s="$sid" -v t="$1" -v c="$2" '$1 == s && $3 == t {print $c}' "$STREAM_TSV" | median; }
+    ssum() { awk -F'\t' -v s="$sid" -v t="$1" -v c="$2" '$1 == s && $3 == t {n += $c} END {print n + 0}' "$STREAM_TSV"; }
+    d50=$(scol direct 9); d99=$(scol direct 10); dt50=$(scol direct 11)
+    for t in "${TARGET_LIST[@]}"; do
+      f50=$(scol "$t" 9); f99=$(scol "$t" 10); t50=$(scol "$t" 11); t99=$(scol "$t" 12); cpu=$(scol "$t" 13)
+      a1="—"; a2="—"; a3="—"
+      [[ $t != direct ]] && { a1=$(diff_ms "$f50" "$d50"); a2=$(diff_ms "$f99" "$d99"); a3=$(diff_ms "$t50" "$dt50"); }
+      rss="—"
+      [[ $t != direct ]] && rss="$(or_dash "$(mem "$sid" "$t" 3)") / $(or_dash "$(mem "$sid" "$t" 4)") / $(or_dash "$(mem "$sid" "$t" 5)")"
+      cpu_s=$(awk -v x="$cpu" 'BEGIN {if (x == "" || x < 0) print "—"; else printf "%.1f", x}')
+      echo "| $t | $(ssum "$t" 6) / $(ssum "$t" 5) | $(ssum "$t" 7) | $(ssum "$t" 8) | $(fmt_ms "$f50") | $(fmt_ms "$f99") | $a1 | $a2 | $(fmt_ms "$t50") | $(fmt_ms "$t99") | $a3 | $cpu_s | $rss |"
+    done
+    echo
+  done
+  if [[ $(grep -vc '^#' "$SOAK_TSV") -gt 0 ]]; then
+    echo "## Soak: one ${SOAK_SECONDS}s wrk run per proxy, zero upstream delay"
+    echo
+    echo "RSS of the proxy process sampled once a second (\`${RAW#"$ROOT"/}/soak-*-rss.txt\`). Growth compares"
+    echo "the end of the warm-up (first sample at or after 20% of the run, minute 2 of 10) with the end."
+    echo
+    echo "| target | connections | req/s | p50 ms | p99 ms | non-2xx/3xx | socket errors | RSS at start MiB | RSS after warm-up MiB (at s) | RSS at end MiB | growth | peak RSS MiB | foreign CPU % / steal % |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' '!/^#/ {printf "| %s | %s | %.0f | %.2f | %.2f | %d | %d | %.1f | %.1f (%d) | %.1f | %+.2f%% | %.1f | %d / %d |\n",
+      $2, $3, $5, $6 / 1000, $7 / 1000, $8, $9, $10 / 1024, $11 / 1024, $15, $12 / 1024, $13, $14 / 1024, $16, $17}' "$SOAK_TSV"
+    echo
+  fi
+  if [[ -s $OVERHEAD_TSV ]]; then
+    echo "## Switchyard's own overhead (\`switchyard_overhead_duration_seconds\` from /metrics)"
+    echo
+    echo "Every request of the scenario (warm-up and all rounds), all routes. p50/p99 are the upper"
+    echo "bounds of the histogram buckets holding them."
+    echo
+    echo "| scenario | target | requests | mean ms | p50 ≤ s | p99 ≤ s |"
+    echo "|---|---|---:|---:|---:|---:|"
+    awk -F'\t' '{printf "| %s | %s | %d | %.3f | %s | %s |\n", $1, $2, $3, $4, $5, $6}' "$OVERHEAD_TSV"
+    echo
+  fi
   if [[ -s $SAMPLES_TSV ]]; then
     echo "## Idle single-request latency (curl, new connection per request, $SAMPLES samples each)"
     echo
