@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/url/parse.hpp>
 
 #include "telemetry/log.h"
@@ -35,20 +36,26 @@ class UpstreamConnection {
     if (!socket.is_open()) return false;
     char probe;
     ssize_t n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) return false;                                       // orderly close
-    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;      // nothing pending: fine
-    return false;                                                   // unexpected bytes
+    if (n == 0) return false;                                   // orderly close
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;  // nothing pending: fine
+    return false;                                               // unexpected bytes
   }
 };
 
 const char* upstream_failure_name(UpstreamFailure failure) {
   switch (failure) {
-    case UpstreamFailure::kNone: return "none";
-    case UpstreamFailure::kConnect: return "connect";
-    case UpstreamFailure::kReset: return "reset";
-    case UpstreamFailure::kTimeout: return "timeout";
-    case UpstreamFailure::kInvalid: return "invalid_response";
-    case UpstreamFailure::kCancelled: return "cancelled";
+    case UpstreamFailure::kNone:
+      return "none";
+    case UpstreamFailure::kConnect:
+      return "connect";
+    case UpstreamFailure::kReset:
+      return "reset";
+    case UpstreamFailure::kTimeout:
+      return "timeout";
+    case UpstreamFailure::kInvalid:
+      return "invalid_response";
+    case UpstreamFailure::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -67,7 +74,8 @@ Result<UpstreamEndpoint> parse_endpoint(const std::string& url) {
                        "api_base must start with http:// or https://: " + url);
   }
   e.host = std::string(parsed->host_address());
-  if (e.host.empty()) return Error::make(ErrorKind::kInvalidRequest, "api_base has no host: " + url);
+  if (e.host.empty())
+    return Error::make(ErrorKind::kInvalidRequest, "api_base has no host: " + url);
   e.port = parsed->has_port() ? std::string(parsed->port()) : (e.tls ? "443" : "80");
   e.base_path = std::string(parsed->encoded_path());
   while (!e.base_path.empty() && e.base_path.back() == '/') e.base_path.pop_back();
@@ -117,10 +125,10 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectionPool::acquire(
   auto [resolve_ec, results] =
       co_await resolver_.async_resolve(endpoint.host, endpoint.port, use_nothrow);
   if (resolve_ec) {
-    co_return Error::make(ErrorKind::kUpstreamUnreachable,
-                          "cannot resolve upstream host " + endpoint.host + ": " +
-                              resolve_ec.message(),
-                          "upstream_unreachable");
+    co_return Error::make(
+        ErrorKind::kUpstreamUnreachable,
+        "cannot resolve upstream host " + endpoint.host + ": " + resolve_ec.message(),
+        "upstream_unreachable");
   }
   auto connection = std::make_unique<UpstreamConnection>();
   connection->pool_key = key;
@@ -153,10 +161,10 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectionPool::acquire(
   auto [hs_ec] = co_await secure.async_handshake(ssl::stream_base::client, use_nothrow);
   if (hs_ec) {
     const bool timed_out = hs_ec == beast::error::timeout;
-    co_return Error::make(timed_out ? ErrorKind::kUpstreamTimeout : ErrorKind::kUpstreamUnreachable,
-                          "TLS handshake with upstream " + endpoint.host + " failed: " +
-                              hs_ec.message(),
-                          timed_out ? "upstream_timeout" : "upstream_unreachable");
+    co_return Error::make(
+        timed_out ? ErrorKind::kUpstreamTimeout : ErrorKind::kUpstreamUnreachable,
+        "TLS handshake with upstream " + endpoint.host + " failed: " + hs_ec.message(),
+        timed_out ? "upstream_timeout" : "upstream_unreachable");
   }
   co_return std::move(connection);
 }
@@ -210,8 +218,8 @@ awaitable<UpstreamFailure> UpstreamCall::attempt(const UpstreamRequest& request,
   req.keep_alive(true);
 
   connection_->lowest().expires_at(deadline);
-  auto [write_ec, written] = co_await connection_->with_stream(
-      [&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
+  auto [write_ec, written] =
+      co_await connection_->with_stream([&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
         co_return co_await http::async_write(s, req, use_nothrow);
       });
   if (write_ec) co_return classify(write_ec, cancelled_);
@@ -220,8 +228,8 @@ awaitable<UpstreamFailure> UpstreamCall::attempt(const UpstreamRequest& request,
   parser_ = std::make_unique<http::response_parser<http::buffer_body>>();
   parser_->body_limit(boost::none);
   parser_->header_limit(64 * 1024);
-  auto [read_ec, got] = co_await connection_->with_stream(
-      [&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
+  auto [read_ec, got] =
+      co_await connection_->with_stream([&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
         co_return co_await http::async_read_header(s, connection_->buffer, *parser_, use_nothrow);
       });
   if (read_ec) co_return classify(read_ec, cancelled_);
@@ -255,19 +263,34 @@ std::string UpstreamCall::header(std::string_view name) const {
 
 bool UpstreamCall::body_done() const { return parser_ && parser_->is_done(); }
 
+size_t UpstreamCall::body_piece_size() const {
+  constexpr size_t kMaxPiece = size_t{16} * 1024;
+  constexpr size_t kMinPiece = 1024;
+  // Exactly what is left when the length is known; else what has arrived.
+  if (auto remaining = parser_->content_length_remaining()) {
+    return std::clamp<size_t>(static_cast<size_t>(*remaining), 1, kMaxPiece);
+  }
+  return std::clamp<size_t>(connection_->buffer.size(), kMinPiece, kMaxPiece);
+}
+
 awaitable<UpstreamFailure> UpstreamCall::read_some(std::string& out, Clock::time_point deadline) {
   if (!connection_ || !parser_) co_return UpstreamFailure::kReset;
   while (!parser_->is_done()) {
+    // The body is parsed straight into `out`: no fixed read buffer per call
+    // (it lived in the coroutine frame, 16 KiB for every request in flight).
+    const size_t before = out.size();
+    const size_t piece = body_piece_size();
+    out.resize(before + piece);
     auto& body = parser_->get().body();
-    body.data = read_buffer_;
-    body.size = sizeof read_buffer_;
+    body.data = out.data() + before;
+    body.size = piece;
     connection_->lowest().expires_at(deadline);
     auto [ec, n] = co_await connection_->with_stream(
         [&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
           co_return co_await http::async_read_some(s, connection_->buffer, *parser_, use_nothrow);
         });
-    const size_t produced = sizeof read_buffer_ - parser_->get().body().size;
-    if (produced > 0) out.append(read_buffer_, produced);
+    const size_t produced = piece - parser_->get().body().size;
+    out.resize(before + produced);
     if (ec && ec != http::error::need_buffer) {
       // EOF on a body without length or chunking is how HTTP/1.0 ends it.
       if (ec == http::error::end_of_stream && parser_->is_done()) break;

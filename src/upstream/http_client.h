@@ -100,8 +100,10 @@ class UpstreamCall {
   ConnectionPool& pool_;
   UpstreamEndpoint endpoint_;
   std::unique_ptr<UpstreamConnection> connection_;
+  // How much room the next body read gets (body bytes go straight into the
+  // caller's string).
+  size_t body_piece_size() const;
   std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
-  char read_buffer_[16 * 1024];
   bool cancelled_ = false;
 };
 
