@@ -168,6 +168,11 @@ std::string LearnedRouting::local_copy_path() const {
 
 Result<std::string> LearnedRouting::download(bool force) {
   const std::string local = local_copy_path();
+  if (!data_dir_ready_) {
+    auto ready = prepare_data_dir(options_.data_dir, "router artefacts downloaded from S3");
+    if (!ready) return ready.error();
+    data_dir_ready_ = true;
+  }
   if (!s3_) {
     auto settings = options_.s3 ? *options_.s3 : S3Settings::from_env(process_env());
     s3_ = std::make_unique<S3Client>(std::move(settings));

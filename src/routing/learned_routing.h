@@ -72,7 +72,7 @@ struct RankedRoute {
 
 struct LearnedRoutingOptions {
   // Where router artefacts from object storage are written (models/ below it).
-  std::string data_dir = "./data";
+  std::string data_dir = kDefaultDataDir;
   // S3 access for s3:// model paths; null: S3Settings::from_env(process_env()).
   std::shared_ptr<const S3Settings> s3;
 };
@@ -145,6 +145,7 @@ class LearnedRouting {
   LearnedRoutingOptions options_;
   std::optional<ObjectRef> remote_;
   std::unique_ptr<S3Client> s3_;  // reload thread only
+  bool data_dir_ready_ = false;   // reload thread only: prepare_data_dir() passed
   std::atomic<bool> stopped_{false};
   std::vector<std::pair<std::string, std::string>> candidate_model_ids_;  // from llm_data_path
   std::atomic<std::shared_ptr<const LoadedRouter>> active_;
