@@ -317,7 +317,7 @@ std::shared_ptr<store::StoreService> start_store(const Config& cfg) {
 }
 
 // What this config needs the data dir for ("" when nothing): the embedded
-// SQLite store, router artefacts downloaded from S3.
+// SQLite store, router artefacts downloaded from S3 or GCS.
 std::string data_dir_needs(const Config& cfg) {
   std::string needs;
   const bool store =
@@ -327,12 +327,12 @@ std::string data_dir_needs(const Config& cfg) {
   }
   const auto& router = cfg.router_settings;
   const bool remote_router = is_learned_strategy(router.routing_strategy) &&
-                             (parse_s3_uri(router.routing_strategy_args.model_path) ||
+                             (parse_object_uri(router.routing_strategy_args.model_path) ||
                               (!router.routing_strategy_args.model_s3_bucket.empty() &&
                                !router.routing_strategy_args.model_s3_key.empty()));
   if (remote_router) {
     if (!needs.empty()) needs += " and ";
-    needs += "router artefacts downloaded from S3";
+    needs += "router artefacts downloaded from object storage";
   }
   return needs;
 }

@@ -5,8 +5,9 @@
 //   and again when the file changes (mtime/size poll every reload_interval
 //   when hot_reload is on) or on POST /router/reload. Every load runs on this
 //   object's own thread, never on a request worker.
-// - model_path "s3://bucket/key" (or model_s3_bucket + model_s3_key) is
-//   downloaded into <data_dir>/models/ first: the poll asks S3 with
+// - model_path "s3://bucket/key" (or model_s3_bucket + model_s3_key), or
+//   "gs://bucket/key" (GCS, credentials as for the config object), is
+//   downloaded into <data_dir>/models/ first: the poll asks the store with
 //   If-None-Match (a changed ETag downloads and loads the new object),
 //   POST /router/reload downloads unconditionally. A failed download keeps
 //   the router being served; at startup, a copy left in the data dir by an

@@ -124,6 +124,14 @@ std::optional<ObjectRef> parse_s3_uri(std::string_view uri) {
   return ObjectRef{std::string(uri.substr(0, slash)), std::string(uri.substr(slash + 1)), "s3"};
 }
 
+std::optional<ObjectRef> parse_object_uri(std::string_view uri) {
+  constexpr std::string_view kGs = "gs://";
+  if (!uri.starts_with(kGs)) return parse_s3_uri(uri);
+  auto object = parse_s3_uri("s3://" + std::string(uri.substr(kGs.size())));
+  if (object) object->scheme = "gs";
+  return object;
+}
+
 S3Settings S3Settings::from_env(const EnvLookup& env) {
   S3Settings s;
   const std::string region = first_set(env, {"AWS_REGION", "AWS_DEFAULT_REGION"});

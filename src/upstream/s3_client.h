@@ -35,6 +35,9 @@ struct ObjectRef {
 
 // "s3://bucket/key/with/slashes"; nullopt when not of that form.
 std::optional<ObjectRef> parse_s3_uri(std::string_view uri);
+// The same, also accepting "gs://bucket/key" (scheme "gs": read from GCS
+// with S3Settings::gcs_from_env).
+std::optional<ObjectRef> parse_object_uri(std::string_view uri);
 
 struct S3Settings {
   std::string region = "us-east-1";

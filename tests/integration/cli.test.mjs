@@ -137,7 +137,7 @@ describe('data dir', () => {
       env: baseEnv({ SWITCHYARD_DATA_DIR: blocked, AWS_EC2_METADATA_DISABLED: 'true' }),
     });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /it holds router artefacts downloaded from S3\./);
+    assert.match(r.stderr, /it holds router artefacts downloaded from object storage\./);
 
     // Open mode, local models only: the data dir is never touched.
     const gw = await startGateway({ config: write('open.yaml', openConfig), env: { SWITCHYARD_DATA_DIR: blocked } });

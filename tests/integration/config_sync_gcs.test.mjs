@@ -16,18 +16,21 @@
 // Covered: startup load, a change applied within CONFIG_SYNC_INTERVAL,
 // short-lived tokens refreshed before they expire, a broken or wrong key
 // file (clear error, the last good config keeps serving, recovery), the
-// storage endpoint down and back, a missing key file at startup, and the
-// emulator path (STORAGE_EMULATOR_HOST: no authentication).
+// storage endpoint down and back, a missing key file at startup, a learned
+// router artefact at a gs:// model_path (downloaded into the data dir and
+// replaced under hot reload), and the emulator path (STORAGE_EMULATOR_HOST:
+// no authentication).
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startGateway, randomToken, installExitGuard } from './lib/gateway.mjs';
+import { startGateway, randomToken, installExitGuard, tempDataDir } from './lib/gateway.mjs';
 import { post, request, parsePrometheus, sleep } from './lib/http.mjs';
 import { startFakeGcs, READ_ONLY_SCOPE } from './lib/fake_gcs.mjs';
+import { trainRouter, CODE_PROMPT } from './lib/routers.mjs';
 
 installExitGuard();
 
@@ -304,6 +307,72 @@ describe('GCS emulator (STORAGE_EMULATOR_HOST): no authentication (stand-in with
       assert.equal(gcs.tokens.length, 0);
       assert.ok(gcs.objectRequests.length >= 1);
       assert.ok(gcs.objectRequests.every((r) => r.token === ''));
+    } finally {
+      if (gw) await gw.stop();
+      await gcs.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('router model at a gs:// model_path (stand-in: lib/fake_gcs.mjs)', () => {
+  it('downloads the artefact into the data dir with the service account and picks up a new object', T, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'switchyard-gcs-router-'));
+    const sa = serviceAccount(dir);
+    const gcs = await startFakeGcs({ account: sa.account, tokenLifetimeS: TOKEN_LIFETIME_S });
+    let gw;
+    try {
+      writeFileSync(sa.keyFile, sa.keyJson(gcs.tokenUri));
+      const routerA = await trainRouter(dir, 'router-a', false);
+      const routerB = await trainRouter(dir, 'router-b', true);
+      gcs.put('models', 'routers/knn.syr', readFileSync(routerA));
+      const masterKey = randomToken('sk-master');
+      const auth = { authorization: `Bearer ${masterKey}` };
+      const config = path.join(dir, 'config.yaml');
+      writeFileSync(
+        config,
+        `model_list:
+  - {model_name: cheap, litellm_params: {model: mock/cheap, mock_response: "cheap answer"}}
+  - {model_name: coder, litellm_params: {model: mock/coder, mock_response: "coder answer"}}
+  - {model_name: big, litellm_params: {model: mock/big, mock_response: "big answer"}}
+router_settings:
+  routing_strategy: llmrouter-knn
+  routing_strategy_args: {model_path: "gs://models/routers/knn.syr", hot_reload: true, reload_interval: 0.3, cost_weight: 0}
+general_settings:
+  master_key: os.environ/TEST_MASTER_KEY
+`,
+      );
+      const dataDir = tempDataDir();
+      gw = await startGateway({
+        config,
+        env: {
+          TEST_MASTER_KEY: masterKey,
+          CONFIG_GCS_ENDPOINT: gcs.endpoint,
+          GOOGLE_APPLICATION_CREDENTIALS: sa.keyFile,
+          SWITCHYARD_DATA_DIR: dataDir,
+        },
+        startupTimeoutMs: 30_000,
+      });
+      const info = async () => (await request(gw.baseUrl, { path: '/router/info', headers: auth })).json;
+      const chat = async () =>
+        (await post(gw.baseUrl, '/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: CODE_PROMPT }] }, { headers: auth })).json
+          .choices[0].message.content;
+      const first = await info();
+      assert.equal(first.loaded, true, JSON.stringify(first));
+      assert.equal(first.object, 'gs://models/routers/knn.syr');
+      assert.equal(first.file, path.join(dataDir, 'models', 'gs', 'models', 'routers_knn.syr'));
+      assert.ok(existsSync(first.file));
+      assert.equal(await chat(), 'coder answer');
+      assert.ok(gcs.tokens.length >= 1);
+
+      gcs.put('models', 'routers/knn.syr', readFileSync(routerB));
+      const second = await until('the new router', async () => {
+        const i = await info();
+        return i.checksum !== first.checksum ? i : null;
+      });
+      assert.notEqual(second.object_etag, first.object_etag);
+      assert.equal(await chat(), 'cheap answer');
+      assert.deepEqual(gcs.objectRequests.filter((r) => r.status === 401), []);
     } finally {
       if (gw) await gw.stop();
       await gcs.stop();

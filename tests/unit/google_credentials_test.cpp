@@ -351,3 +351,20 @@ TEST(GcsSettings, BearerRequestIsPathStyleWithoutAwsHeaders) {
       {"authorization", "Bearer tok"}, {"if-none-match", "\"abc\""}};
   EXPECT_EQ(r.request.headers, expected);
 }
+
+TEST(GcsSettings, ObjectUrisForRouterModels) {
+  auto gs = parse_object_uri("gs://models/routers/knn.syr");
+  ASSERT_TRUE(gs);
+  EXPECT_EQ(gs->scheme, "gs");
+  EXPECT_EQ(gs->bucket, "models");
+  EXPECT_EQ(gs->key, "routers/knn.syr");
+  EXPECT_EQ(gs->uri(), "gs://models/routers/knn.syr");
+  auto s3 = parse_object_uri("s3://b/k");
+  ASSERT_TRUE(s3);
+  EXPECT_EQ(s3->scheme, "s3");
+  EXPECT_FALSE(parse_object_uri("gs://bucket-only"));
+  EXPECT_FALSE(parse_object_uri("gs:///key"));
+  EXPECT_FALSE(parse_object_uri("/local/model.syr"));
+  // parse_s3_uri itself still takes s3:// only.
+  EXPECT_FALSE(parse_s3_uri("gs://b/k"));
+}
