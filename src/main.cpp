@@ -18,6 +18,7 @@
 #include "server/config_sync.h"
 #include "server/server.h"
 #include "store/bootstrap.h"
+#include "store/sql.h"
 #include "telemetry/log.h"
 
 using namespace switchyard;
@@ -237,6 +238,13 @@ int cmd_migrate(const Args& args) {
   if (!config) return 1;
   const auto options = store::store_options(*config);
   const std::string target = store::describe_target(options);
+  if (options.database_url.empty()) {
+    auto ready = prepare_data_dir(config->server.data_dir, "the SQLite store (switchyard.db)");
+    if (!ready) {
+      std::fprintf(stderr, "error: %s\n", ready.error().message.c_str());
+      return 1;
+    }
+  }
   auto report = store::migrate(options);
   if (!report) {
     std::fprintf(stderr, "error: migration of %s failed: %s\n", target.c_str(),
@@ -308,6 +316,27 @@ std::shared_ptr<store::StoreService> start_store(const Config& cfg) {
   return service;
 }
 
+// What this config needs the data dir for ("" when nothing): the embedded
+// SQLite store, router artefacts downloaded from S3 or GCS.
+std::string data_dir_needs(const Config& cfg) {
+  std::string needs;
+  const bool store =
+      !cfg.general_settings.master_key.empty() || !cfg.general_settings.database_url.empty();
+  if (store && !store::is_postgres_url(cfg.general_settings.database_url.reveal())) {
+    needs = "the SQLite store (switchyard.db)";
+  }
+  const auto& router = cfg.router_settings;
+  const bool remote_router = is_learned_strategy(router.routing_strategy) &&
+                             (parse_object_uri(router.routing_strategy_args.model_path) ||
+                              (!router.routing_strategy_args.model_s3_bucket.empty() &&
+                               !router.routing_strategy_args.model_s3_key.empty()));
+  if (remote_router) {
+    if (!needs.empty()) needs += " and ";
+    needs += "router artefacts downloaded from object storage";
+  }
+  return needs;
+}
+
 int cmd_serve(const Args& args) {
   if (auto level = option(args, "--log-level")) {
     if (*level == "debug")
@@ -329,6 +358,16 @@ int cmd_serve(const Args& args) {
     return 2;
   }
   auto* config = &startup->config;
+  // Fail now, not at the first request that needs the store: a container
+  // with a read-only root filesystem and no volume at the data dir is a
+  // deployment mistake the operator should see at once.
+  if (const std::string needs = data_dir_needs(*config); !needs.empty()) {
+    auto ready = prepare_data_dir(config->server.data_dir, needs);
+    if (!ready) {
+      std::fprintf(stderr, "error: %s\n", ready.error().message.c_str());
+      return 1;
+    }
+  }
 
   ServeOptions options;
   options.host = option(args, "--host").value_or(config->server.host);

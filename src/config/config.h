@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data_dir.h"
 #include "core/secret.h"
 
 namespace switchyard {
@@ -182,9 +183,10 @@ struct ServerSettings {
   double client_idle_timeout = 120;   // keep-alive idle limit for client connections
   int64_t max_upstream_idle_per_host = 64;
   bool access_log = true;
-  // Where the embedded SQLite store lives (switchyard.db) when no
-  // PostgreSQL database_url is set. SWITCHYARD_DATA_DIR overrides it.
-  std::string data_dir = "./data";
+  // The one directory written to besides /tmp: the embedded SQLite store
+  // (switchyard.db) when no PostgreSQL database_url is set, and router
+  // artefacts downloaded from S3. SWITCHYARD_DATA_DIR overrides it.
+  std::string data_dir = kDefaultDataDir;
   // How long a virtual key read from the database is trusted before it is
   // read again: the bound on how late a change made on another replica
   // (block, delete, new budget) takes effect here.

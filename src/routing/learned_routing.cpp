@@ -147,7 +147,7 @@ LearnedRouting::LearnedRouting(RoutingStrategy strategy, RoutingStrategyArgs arg
       args_(std::move(args)),
       options_(std::move(options)),
       candidate_model_ids_(read_candidate_model_ids(args_.llm_data_path)) {
-  if (auto object = parse_s3_uri(args_.model_path)) {
+  if (auto object = parse_object_uri(args_.model_path)) {
     remote_ = std::move(*object);
   } else if (!args_.model_s3_bucket.empty() && !args_.model_s3_key.empty()) {
     remote_ = ObjectRef{args_.model_s3_bucket, args_.model_s3_key, "s3"};
@@ -163,13 +163,25 @@ std::string LearnedRouting::local_copy_path() const {
     if (c == '/' || c == '\\') c = '_';
   }
   while (!name.empty() && name.front() == '.') name.erase(name.begin());
-  return (fs::path(options_.data_dir) / "models" / "s3" / remote_->bucket / name).string();
+  return (fs::path(options_.data_dir) / "models" / remote_->scheme / remote_->bucket / name)
+      .string();
 }
 
 Result<std::string> LearnedRouting::download(bool force) {
   const std::string local = local_copy_path();
+  if (!data_dir_ready_) {
+    auto ready =
+        prepare_data_dir(options_.data_dir, "router artefacts downloaded from object storage");
+    if (!ready) return ready.error();
+    data_dir_ready_ = true;
+  }
   if (!s3_) {
-    auto settings = options_.s3 ? *options_.s3 : S3Settings::from_env(process_env());
+    S3Settings settings;
+    if (remote_->scheme == "gs") {
+      settings = S3Settings::gcs_from_env(process_env());
+    } else {
+      settings = options_.s3 ? *options_.s3 : S3Settings::from_env(process_env());
+    }
     s3_ = std::make_unique<S3Client>(std::move(settings));
   }
   std::string etag;

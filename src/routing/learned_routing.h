@@ -5,8 +5,9 @@
 //   and again when the file changes (mtime/size poll every reload_interval
 //   when hot_reload is on) or on POST /router/reload. Every load runs on this
 //   object's own thread, never on a request worker.
-// - model_path "s3://bucket/key" (or model_s3_bucket + model_s3_key) is
-//   downloaded into <data_dir>/models/ first: the poll asks S3 with
+// - model_path "s3://bucket/key" (or model_s3_bucket + model_s3_key), or
+//   "gs://bucket/key" (GCS, credentials as for the config object), is
+//   downloaded into <data_dir>/models/ first: the poll asks the store with
 //   If-None-Match (a changed ETag downloads and loads the new object),
 //   POST /router/reload downloads unconditionally. A failed download keeps
 //   the router being served; at startup, a copy left in the data dir by an
@@ -72,7 +73,7 @@ struct RankedRoute {
 
 struct LearnedRoutingOptions {
   // Where router artefacts from object storage are written (models/ below it).
-  std::string data_dir = "./data";
+  std::string data_dir = kDefaultDataDir;
   // S3 access for s3:// model paths; null: S3Settings::from_env(process_env()).
   std::shared_ptr<const S3Settings> s3;
 };
@@ -145,6 +146,7 @@ class LearnedRouting {
   LearnedRoutingOptions options_;
   std::optional<ObjectRef> remote_;
   std::unique_ptr<S3Client> s3_;  // reload thread only
+  bool data_dir_ready_ = false;   // reload thread only: prepare_data_dir() passed
   std::atomic<bool> stopped_{false};
   std::vector<std::pair<std::string, std::string>> candidate_model_ids_;  // from llm_data_path
   std::atomic<std::shared_ptr<const LoadedRouter>> active_;

@@ -449,7 +449,10 @@ std::string ConfigSync::status_json() const {
   json::object out;
   out["source"] = options_.source.name();
   out["location"] = options_.source.location();
-  if (client_) out["endpoint"] = client_->settings().endpoint_text;
+  if (client_) {
+    out["endpoint"] = client_->settings().endpoint_text;
+    out["auth"] = client_->settings().auth;
+  }
   out["hot_reload"] = options_.hot_reload;
   out["sync_enabled"] = options_.sync_enabled;
   out["sync_interval_seconds"] = options_.interval_seconds;

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "telemetry/log.h"
+
 namespace switchyard {
 namespace {
 
@@ -39,9 +41,13 @@ Error status_error(const ObjectRef& object, int status, const std::string& body,
   const std::string code = error_code_of(body);
   if (!code.empty()) what += " " + code;
   if (status == 404) what += " (no such bucket or key)";
-  if (status == 403) {
+  if (status == 401 && settings.google) {
+    what += " (the service account's access token was refused; a new one is fetched next time)";
+  } else if (status == 401 || status == 403) {
     what += " (access denied: check the credentials and the bucket policy";
-    if (!settings.credentials) what += "; the request was unsigned: " + settings.credentials_error;
+    if (!settings.credentials && !settings.google) {
+      what += "; the request was unsigned: " + settings.credentials_error;
+    }
     what += ")";
   }
   return fetch_error(object, what);
@@ -52,6 +58,7 @@ struct Sink {
   std::string* text = nullptr;
   size_t max_bytes = 0;
   std::ofstream* file = nullptr;
+  int* status = nullptr;  // the HTTP status, when one came back
 };
 
 awaitable<Result<S3Object>> exchange(ConnectionPool& pool, S3Request req, ObjectRef object,
@@ -65,6 +72,7 @@ awaitable<Result<S3Object>> exchange(ConnectionPool& pool, S3Request req, Object
   }
   S3Object out;
   const int status = call.status();
+  if (sink.status != nullptr) *sink.status = status;
   out.etag = call.header("etag");
   if (status == 304) {
     out.not_modified = true;
@@ -116,6 +124,14 @@ std::optional<ObjectRef> parse_s3_uri(std::string_view uri) {
   return ObjectRef{std::string(uri.substr(0, slash)), std::string(uri.substr(slash + 1)), "s3"};
 }
 
+std::optional<ObjectRef> parse_object_uri(std::string_view uri) {
+  constexpr std::string_view kGs = "gs://";
+  if (!uri.starts_with(kGs)) return parse_s3_uri(uri);
+  auto object = parse_s3_uri("s3://" + std::string(uri.substr(kGs.size())));
+  if (object) object->scheme = "gs";
+  return object;
+}
+
 S3Settings S3Settings::from_env(const EnvLookup& env) {
   S3Settings s;
   const std::string region = first_set(env, {"AWS_REGION", "AWS_DEFAULT_REGION"});
@@ -132,6 +148,7 @@ S3Settings S3Settings::from_env(const EnvLookup& env) {
   std::string error;
   s.credentials = resolve_aws_credentials({}, "", env, error);
   if (!s.credentials && s.credentials_error.empty()) s.credentials_error = error;
+  s.auth = s.credentials ? "aws" : "none";
   return s;
 }
 
@@ -139,24 +156,54 @@ S3Settings S3Settings::gcs_from_env(const EnvLookup& env) {
   S3Settings s;
   s.region = first_set(env, {"CONFIG_GCS_REGION"});
   if (s.region.empty()) s.region = "auto";
-  s.endpoint_text = first_set(env, {"CONFIG_GCS_ENDPOINT", "STORAGE_EMULATOR_HOST"});
+  const std::string configured = first_set(env, {"CONFIG_GCS_ENDPOINT"});
+  const std::string emulator = first_set(env, {"STORAGE_EMULATOR_HOST"});
+  s.endpoint_text = configured.empty() ? emulator : configured;
   if (s.endpoint_text.empty()) s.endpoint_text = "https://storage.googleapis.com";
   if (!s.endpoint_text.starts_with("http://") && !s.endpoint_text.starts_with("https://")) {
     s.endpoint_text = "http://" + s.endpoint_text;  // STORAGE_EMULATOR_HOST may be host:port
   }
   if (auto parsed = parse_endpoint(s.endpoint_text)) s.endpoint = std::move(*parsed);
-  AwsCredentials hmac;
-  hmac.access_key_id = first_set(env, {"GCS_HMAC_ACCESS_ID", "GCS_HMAC_KEY", "AWS_ACCESS_KEY_ID"});
-  hmac.secret_access_key = first_set(env, {"GCS_HMAC_SECRET", "AWS_SECRET_ACCESS_KEY"});
-  std::string error;
-  s.credentials = resolve_aws_credentials(
-      hmac, "", [](const std::string&) { return std::optional<std::string>(); }, error);
-  if (!s.credentials) {
-    s.credentials_error =
-        "no GCS HMAC key (GCS_HMAC_ACCESS_ID / GCS_HMAC_SECRET); service-account JSON "
-        "credentials are not supported";
+  const bool to_emulator = configured.empty() && !emulator.empty();
+  const auto no_env = [](const std::string&) { return std::optional<std::string>(); };
+  auto hmac_from = [&](const char* id_var, const char* alt_id_var, const char* secret_var) -> bool {
+    AwsCredentials hmac;
+    hmac.access_key_id = first_set(env, {id_var, alt_id_var});
+    hmac.secret_access_key = first_set(env, {secret_var});
+    if (hmac.access_key_id.empty() || hmac.secret_access_key.empty()) return false;
+    std::string ignored;
+    s.credentials = resolve_aws_credentials(hmac, "", no_env, ignored);
+    s.auth = "hmac";
+    return s.credentials != nullptr;
+  };
+  if (hmac_from("GCS_HMAC_ACCESS_ID", "GCS_HMAC_KEY", "GCS_HMAC_SECRET")) return s;
+  const std::string key_file = first_set(env, {"GOOGLE_APPLICATION_CREDENTIALS"});
+  if (!key_file.empty() && !to_emulator) {
+    s.google = std::make_shared<GoogleTokenSource>(key_file);
+    s.auth = "service_account";
+    return s;
   }
+  if (hmac_from("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")) return s;
+  s.auth = "none";
+  s.credentials_error =
+      to_emulator ? "STORAGE_EMULATOR_HOST is set: requests to the emulator are not authenticated"
+                  : "no GCS credentials (GOOGLE_APPLICATION_CREDENTIALS names a service-account "
+                    "key file; or GCS_HMAC_ACCESS_ID / GCS_HMAC_SECRET)";
   return s;
+}
+
+S3Request build_gcs_bearer_get(const S3Settings& settings, const ObjectRef& object,
+                               const std::string& bearer_token, const std::string& if_none_match) {
+  S3Request out;
+  if (settings.endpoint) out.endpoint = *settings.endpoint;
+  out.request.method = http::verb::get;
+  out.request.target = out.endpoint.base_path + "/" + aws_uri_encode(object.bucket, true) + "/" +
+                       aws_uri_encode(object.key, false);
+  if (!bearer_token.empty()) {
+    out.request.headers.emplace_back("authorization", "Bearer " + bearer_token);
+  }
+  if (!if_none_match.empty()) out.request.headers.emplace_back("if-none-match", if_none_match);
+  return out;
 }
 
 S3Request build_s3_get(const S3Settings& settings, const ObjectRef& object,
@@ -213,17 +260,74 @@ struct S3Client::Impl {
   std::unique_ptr<ssl::context> tls = make_client_tls_context();
   ConnectionPool pool{io, *tls, std::chrono::seconds(10), 2};
 
-  static awaitable<void> into(awaitable<Result<S3Object>> op,
-                              std::optional<Result<S3Object>>* out) {
+  template <typename T>
+  static awaitable<void> into(awaitable<T> op, std::optional<T>* out) {
     *out = co_await std::move(op);
   }
 
-  Result<S3Object> run(awaitable<Result<S3Object>> op) {
-    std::optional<Result<S3Object>> out;
+  // Runs one operation to completion on this client's io_context (the
+  // calling thread blocks; it is a background thread).
+  template <typename T>
+  std::optional<T> run(awaitable<T> op) {
+    std::optional<T> out;
     io.restart();
     asio::co_spawn(io, into(std::move(op), &out), asio::detached);
     io.run();
+    return out;
+  }
+
+  // The service account's access token: the cached one while fresh, else a
+  // new one; a still-valid cached one when getting a new one fails.
+  Result<std::string> bearer(GoogleTokenSource& source, Clock::time_point deadline) {
+    if (auto token = source.fresh(Clock::now())) return *token;
+    auto got = run(source.refresh(pool, deadline));
+    if (!got) return Error::make(ErrorKind::kInternal, "token request did not complete");
+    if (*got) return std::move(*got);
+    if (auto token = source.still_valid(Clock::now())) {
+      log_event(LogLevel::kWarning,
+                "cannot renew the GCS access token; using the current one until it expires",
+                {{"error", json_string(got->error().message)}});
+      return *token;
+    }
+    return std::move(*got);
+  }
+
+  // The request for one GET: signed (SigV4), with a Bearer token, or unsigned.
+  Result<S3Request> prepare(const S3Settings& settings, const ObjectRef& object,
+                            const std::string& if_none_match, Clock::time_point deadline) {
+    if (!settings.endpoint_text.empty() && !settings.endpoint) {
+      return fetch_error(object, "endpoint " + settings.endpoint_text + " is not an http(s) URL" +
+                                     (settings.credentials_error.empty()
+                                          ? std::string()
+                                          : " (" + settings.credentials_error + ")"));
+    }
+    if (settings.google) {
+      auto token = bearer(*settings.google, deadline);
+      if (!token) return fetch_error(object, "service-account token: " + token.error().message);
+      return build_gcs_bearer_get(settings, object, *token, if_none_match);
+    }
+    AwsCredentials credentials;
+    if (settings.credentials) {
+      credentials = settings.credentials->current();
+      if (credentials.empty()) {
+        return fetch_error(object, "AWS credentials (" + settings.credentials->source() +
+                                       ") not available: " + settings.credentials->problem());
+      }
+    }
+    return build_s3_get(settings, object, credentials, amz_date_now(), if_none_match);
+  }
+
+  Result<S3Object> fetch(const S3Settings& settings, const ObjectRef& object,
+                         const std::string& if_none_match, Clock::time_point deadline, Sink sink) {
+    auto request = prepare(settings, object, if_none_match, deadline);
+    if (!request) return request.error();
+    int status = 0;
+    sink.status = &status;
+    auto out = run(exchange(pool, std::move(*request), object, &settings, deadline, sink));
     if (!out) return Error::make(ErrorKind::kInternal, "object fetch did not complete");
+    // A token the storage API refuses (revoked, or the clocks disagree) is
+    // not used again.
+    if (status == 401 && settings.google) settings.google->invalidate();
     return std::move(*out);
   }
 };
@@ -232,40 +336,17 @@ S3Client::S3Client(S3Settings settings)
     : settings_(std::move(settings)), impl_(std::make_unique<Impl>()) {}
 S3Client::~S3Client() = default;
 
-namespace {
-Result<S3Request> prepare(const S3Settings& settings, const ObjectRef& object,
-                          const std::string& if_none_match) {
-  if (!settings.endpoint_text.empty() && !settings.endpoint) {
-    return fetch_error(object, settings.credentials_error);
-  }
-  AwsCredentials credentials;
-  if (settings.credentials) {
-    credentials = settings.credentials->current();
-    if (credentials.empty()) {
-      return fetch_error(object, "AWS credentials (" + settings.credentials->source() +
-                                     ") not available: " + settings.credentials->problem());
-    }
-  }
-  return build_s3_get(settings, object, credentials, amz_date_now(), if_none_match);
-}
-}  // namespace
-
 Result<S3Object> S3Client::get(const ObjectRef& object, const std::string& if_none_match,
                                size_t max_bytes, std::chrono::milliseconds timeout) {
-  auto request = prepare(settings_, object, if_none_match);
-  if (!request) return request.error();
   std::string body;
   Sink sink{&body, max_bytes, nullptr};
-  auto result = impl_->run(
-      exchange(impl_->pool, std::move(*request), object, &settings_, Clock::now() + timeout, sink));
+  auto result = impl_->fetch(settings_, object, if_none_match, Clock::now() + timeout, sink);
   if (result && !result->not_modified) result->body = std::move(body);
   return result;
 }
 
 Result<S3Object> S3Client::get_to_file(const ObjectRef& object, const std::string& if_none_match,
                                        const std::string& path, std::chrono::milliseconds timeout) {
-  auto request = prepare(settings_, object, if_none_match);
-  if (!request) return request.error();
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(fs::path(path).parent_path(), ec);
@@ -273,8 +354,7 @@ Result<S3Object> S3Client::get_to_file(const ObjectRef& object, const std::strin
   std::ofstream file(temp, std::ios::binary | std::ios::trunc);
   if (!file) return fetch_error(object, "cannot write " + temp);
   Sink sink{nullptr, 0, &file};
-  auto result = impl_->run(
-      exchange(impl_->pool, std::move(*request), object, &settings_, Clock::now() + timeout, sink));
+  auto result = impl_->fetch(settings_, object, if_none_match, Clock::now() + timeout, sink);
   file.close();
   if (!result || result->not_modified || !file) {
     fs::remove(temp, ec);

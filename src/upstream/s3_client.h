@@ -1,7 +1,8 @@
 #pragma once
 // Reads objects from S3 (and S3-compatible stores: MinIO, moto, s3rver, the
-// GCS XML API with HMAC keys) with SigV4 and conditional GET (If-None-Match),
-// for the config sync and router-model downloads.
+// GCS XML API with HMAC keys) with SigV4, or from the GCS XML API with a
+// service account's OAuth access token, with conditional GET
+// (If-None-Match), for the config sync and router-model downloads.
 //
 // Ownership and threads: an S3Client belongs to one background thread (the
 // config sync thread, or a LearnedRouting reload thread). Its calls block
@@ -20,6 +21,7 @@
 #include "config/loader.h"
 #include "core/error.h"
 #include "upstream/aws_credentials.h"
+#include "upstream/google_credentials.h"
 #include "upstream/http_client.h"
 
 namespace switchyard {
@@ -33,6 +35,9 @@ struct ObjectRef {
 
 // "s3://bucket/key/with/slashes"; nullopt when not of that form.
 std::optional<ObjectRef> parse_s3_uri(std::string_view uri);
+// The same, also accepting "gs://bucket/key" (scheme "gs": read from GCS
+// with S3Settings::gcs_from_env).
+std::optional<ObjectRef> parse_object_uri(std::string_view uri);
 
 struct S3Settings {
   std::string region = "us-east-1";
@@ -43,13 +48,25 @@ struct S3Settings {
   std::shared_ptr<AwsCredentialsProvider> credentials;
   std::string credentials_error;  // why credentials is null
   std::string service = "s3";
+  // GCS with a service account: requests carry `Authorization: Bearer` with
+  // an access token from this source instead of a SigV4 signature.
+  std::shared_ptr<GoogleTokenSource> google;
+  // How requests are authenticated, for status output: "aws", "hmac",
+  // "service_account" or "none" (unsigned).
+  std::string auth = "none";
 
   // AWS_REGION / AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL,
   // and the AWS credentials chain (env keys, profile, container, IMDS).
   static S3Settings from_env(const EnvLookup& env);
-  // GCS through its S3-compatible XML API: HMAC keys from
-  // GCS_HMAC_ACCESS_ID / GCS_HMAC_SECRET (else the AWS variables), endpoint
-  // CONFIG_GCS_ENDPOINT / STORAGE_EMULATOR_HOST, else https://storage.googleapis.com.
+  // GCS through its XML API. Endpoint: CONFIG_GCS_ENDPOINT, else
+  // STORAGE_EMULATOR_HOST, else https://storage.googleapis.com.
+  // Credentials, first that applies:
+  //   1. GCS_HMAC_ACCESS_ID + GCS_HMAC_SECRET: HMAC key, SigV4
+  //   2. GOOGLE_APPLICATION_CREDENTIALS: service-account key file, Bearer
+  //      token (skipped when STORAGE_EMULATOR_HOST is the endpoint: Google's
+  //      client libraries do not authenticate to the emulator either)
+  //   3. AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY as an HMAC key
+  //   4. none: unsigned requests (an emulator, a public object)
   static S3Settings gcs_from_env(const EnvLookup& env);
 };
 
@@ -65,6 +82,12 @@ S3Request build_s3_get(const S3Settings& settings, const ObjectRef& object,
                        const AwsCredentials& credentials, std::string_view amz_date,
                        const std::string& if_none_match,
                        const std::vector<std::pair<std::string, std::string>>& extra_headers = {});
+
+// The same GET for the GCS XML API with an OAuth access token: path-style
+// `{endpoint}/{bucket}/{key}`, `Authorization: Bearer` (none when
+// `bearer_token` is empty), If-None-Match when set, no x-amz-* headers.
+S3Request build_gcs_bearer_get(const S3Settings& settings, const ObjectRef& object,
+                               const std::string& bearer_token, const std::string& if_none_match);
 
 struct S3Object {
   bool not_modified = false;  // 304: the ETag asked about is still current

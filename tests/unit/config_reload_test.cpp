@@ -60,7 +60,7 @@ TEST(ReloadDiff, ListenAndStoreSettingsNeedARestartAndSecretsAreNotPrinted) {
   auto diff = diff_configs(parse(kBase), parse(next));
   EXPECT_TRUE(contains(diff.restart_required, "switchyard_settings.port: 4000 -> 4001"));
   EXPECT_TRUE(contains(diff.restart_required, "switchyard_settings.worker_threads: 0 -> 3"));
-  EXPECT_TRUE(contains(diff.restart_required, "switchyard_settings.data_dir: './data' -> '/x'"));
+  EXPECT_TRUE(contains(diff.restart_required, "switchyard_settings.data_dir: '/app/data' -> '/x'"));
   EXPECT_TRUE(contains(diff.restart_required, "general_settings.database_url: changed"));
   for (const auto& line : diff.restart_required) {
     EXPECT_EQ(line.find("hunter2"), std::string::npos) << line;

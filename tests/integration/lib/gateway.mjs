@@ -120,8 +120,13 @@ export function tryParseJson(line) {
  */
 export function runCli(args, { env = baseEnv(), cwd, timeoutMs = 10_000 } = {}) {
   assertBinaryExists();
+  // Never the default data dir (/app/data): a test run must not write
+  // outside its temporary directories, even as root. A test that wants the
+  // default on purpose (for a command that writes nothing) passes
+  // SWITCHYARD_DATA_DIR: ''.
+  const childEnv = 'SWITCHYARD_DATA_DIR' in env ? env : { ...env, SWITCHYARD_DATA_DIR: tempDataDir() };
   return new Promise((resolve, reject) => {
-    const child = spawn(SWITCHYARD_BIN, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(SWITCHYARD_BIN, args, { env: childEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     let stdout = '';
     let stderr = '';
