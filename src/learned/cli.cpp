@@ -67,7 +67,9 @@ knn     --k N|auto (auto: best of 10..200 on the validation slice)  --knn-power 
         --prior-weight X (0)  --max-df X (0.05)  --common-rank N (16; 0 = drop features above
         max-df instead of approximating them)
         --query-terms N (0 = all)  --max-postings N (0 = all): latency bounds
-svm     --svm-c X (1)  --svm-epochs N (100)  --svm-balanced
+svm     --svm-loss hinge|logistic (hinge)
+        hinge: --svm-c X (1)  --svm-epochs N (100)  --svm-balanced; Platt on 3-fold scores
+        logistic: --svm-c-grid X,Y,.. (0.1,0.3,1,3,10,30): C per candidate by 3-fold log-loss
 mlp     --hidden N[,N] (32)  --epochs N (max, 60)  --patience N (6)  --learning-rate X (2e-3)
         --batch-size N (32)  --dropout X (0.5)  --weight-decay X (1e-4)  --init-scale X (0.1)
 mf      --factors N (8)  --pairwise-weight X (1)  --pointwise-weight X (0.5) and the mlp
@@ -290,6 +292,8 @@ int cmd_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
                                         "--max-df",
                                         "--svm-c",
                                         "--svm-epochs",
+                                        "--svm-loss",
+                                        "--svm-c-grid",
                                         "--hidden",
                                         "--epochs",
                                         "--patience",
@@ -395,6 +399,27 @@ int cmd_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
   uint_opt("--common-rank", t.knn.common_rank, 0, 256);
   number_opt("--svm-c", t.svm.c, 1e-6, 1e6);
   uint_opt("--svm-epochs", t.svm.max_epochs, 1, 100000);
+  if (o.values.count("--svm-loss")) {
+    t.svm_loss = o.get("--svm-loss");
+    if (t.svm_loss != "hinge" && t.svm_loss != "logistic") {
+      o.errors.push_back("--svm-loss must be hinge or logistic");
+    }
+  }
+  if (o.values.count("--svm-c-grid")) {
+    t.logistic.c_grid.clear();
+    std::stringstream ss(o.get("--svm-c-grid"));
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+      char* end = nullptr;
+      const double c = std::strtod(part.c_str(), &end);
+      if (part.empty() || end != part.c_str() + part.size() || !(c >= 1e-6 && c <= 1e6)) {
+        o.errors.push_back("--svm-c-grid must be a comma list of numbers in [1e-6, 1e6]");
+        break;
+      }
+      t.logistic.c_grid.push_back(c);
+    }
+    if (t.logistic.c_grid.empty()) o.errors.push_back("--svm-c-grid needs at least one value");
+  }
   t.svm.balanced = o.flags.count("--svm-balanced") > 0;
   if (o.values.count("--hidden")) {
     t.mlp.hidden.clear();

@@ -30,6 +30,8 @@ struct TrainOptions {
   HashedTfidfSpec tfidf = HashedTfidfSpec::defaults();
   KnnParams knn;
   SvmParams svm;
+  std::string svm_loss = "hinge";  // svm strategy: "hinge" (SVM + Platt) or "logistic"
+  LogisticParams logistic;         // used with svm_loss == "logistic"
   MlpParams mlp;
   MfParams mf;
   std::string hybrid_small;  // empty: chosen from the data (see docs/routing.md)
