@@ -67,14 +67,15 @@ knn     --k N|auto (auto: best of 10..200 on the validation slice)  --knn-power 
         --prior-weight X (0)  --max-df X (0.05)  --common-rank N (16; 0 = drop features above
         max-df instead of approximating them)
         --query-terms N (0 = all)  --max-postings N (0 = all): latency bounds
-svm     --svm-loss hinge|logistic (hinge)
+svm     --svm-loss logistic|hinge (logistic)
+        logistic: --svm-c-grid X,Y,.. (0.1,0.3,..,1000): C per candidate by 3-fold log-loss
         hinge: --svm-c X (1)  --svm-epochs N (100)  --svm-balanced; Platt on 3-fold scores
-        logistic: --svm-c-grid X,Y,.. (0.1,0.3,1,3,10,30): C per candidate by 3-fold log-loss
 mlp     --hidden N[,N] (32)  --epochs N (max, 60)  --patience N (6)  --learning-rate X (2e-3)
         --batch-size N (32)  --dropout X (0.5)  --weight-decay X (1e-4)  --init-scale X (0.1)
 mf      --factors N (8)  --pairwise-weight X (1)  --pointwise-weight X (0.5) and the mlp
         optimiser flags (--epochs --patience --learning-rate --batch-size --weight-decay)
-hybrid  --small MODEL  --large MODEL  --large-share X (0.3)  --margin X (0)  --svm-c X
+hybrid  --small MODEL  --large MODEL  --large-share X (0.3)  --margin X (0)
+        classifier: --svm-loss and its flags, as for svm
 )";
 
 struct Options {

@@ -177,21 +177,33 @@ LinearSvm train_logistic(const SparseMatrix& x, uint32_t dim,
       std::vector<size_t> fold_of(rows.size());
       for (size_t k = 0; k < rows.size(); ++k) fold_of[k] = k % folds;
       rng.shuffle(fold_of);
-      std::vector<double> loss(grid.size(), 0.0);
-      for (uint32_t fold = 0; fold < folds; ++fold) {
-        std::vector<size_t> fit_rows, held_rows;
-        for (size_t k = 0; k < rows.size(); ++k) {
-          (fold_of[k] == fold ? held_rows : fit_rows).push_back(rows[k]);
-        }
-        std::vector<double> w(dim + 1, 0.0);
-        for (size_t gi = 0; gi < grid.size(); ++gi) {
-          minimise(LogisticObjective{x, fit_rows, t, dim, grid[gi]}, w, params.max_iterations);
-          loss[gi] += mean_log_loss(x, held_rows, t, w, dim);
+      std::vector<std::vector<size_t>> fit_rows(folds), held_rows(folds);
+      for (size_t k = 0; k < rows.size(); ++k) {
+        for (uint32_t fold = 0; fold < folds; ++fold) {
+          (fold_of[k] == fold ? held_rows : fit_rows)[fold].push_back(rows[k]);
         }
       }
+      // Grid outer, folds inner, each fold warm-started from its previous C. The
+      // held-out loss is U-shaped in log C in practice, so the sweep stops once
+      // two grid points in a row have not improved on the best.
+      std::vector<std::vector<double>> w(folds, std::vector<double>(dim + 1, 0.0));
       size_t best = 0;
-      for (size_t gi = 1; gi < grid.size(); ++gi) {
-        if (loss[gi] < loss[best] - 1e-12) best = gi;
+      double best_loss = std::numeric_limits<double>::infinity();
+      int rises = 0;
+      for (size_t gi = 0; gi < grid.size() && rises < 2; ++gi) {
+        double loss = 0;
+        for (uint32_t fold = 0; fold < folds; ++fold) {
+          minimise(LogisticObjective{x, fit_rows[fold], t, dim, grid[gi]}, w[fold],
+                   params.max_iterations);
+          loss += mean_log_loss(x, held_rows[fold], t, w[fold], dim);
+        }
+        if (loss < best_loss - 1e-12) {
+          best = gi;
+          best_loss = loss;
+          rises = 0;
+        } else {
+          ++rises;
+        }
       }
       best_c = grid[best];
     }

@@ -45,9 +45,11 @@ boost::json::object write_linear_svm(const LinearSvm& svm, ArtefactWriter& write
 
 // ---- logistic regression (svm strategy, --svm-loss logistic) ----
 struct LogisticParams {
-  // Candidate values of C (liblinear scaling: C multiplies the summed loss);
-  // each candidate model takes the one with the lowest k-fold log-loss.
-  std::vector<double> c_grid{0.1, 0.3, 1, 3, 10, 30};
+  // Candidate values of C (liblinear scaling: C multiplies the summed loss),
+  // tried in increasing order; each candidate model takes the one with the
+  // lowest k-fold log-loss (the sweep stops after two grid points in a row
+  // without improvement).
+  std::vector<double> c_grid{0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000};
   uint32_t folds = 3;
   uint32_t max_iterations = 200;  // L-BFGS iterations per fit
 };
