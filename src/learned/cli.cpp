@@ -561,6 +561,47 @@ int cmd_route(const std::vector<std::string>& args, std::ostream& out, std::ostr
   return 0;
 }
 
+// For each budget, the cost weight chosen on the artefact's validation curve and
+// the point of `r` (this data's curve) at that cost weight.
+void print_validation_budget_points(std::ostream& out, const RouterModel& router,
+                                    const EvalResult& r, const std::vector<double>& budgets) {
+  const auto& meta = router.metadata();
+  const auto* validation = meta.if_contains("validation");
+  if (validation == nullptr || !validation->is_object()) return;
+  const auto& v = validation->as_object();
+  const auto* rows = v.if_contains("rows");
+  const auto* curve = v.if_contains("curve");
+  if (rows == nullptr || curve == nullptr || !curve->is_array() || !rows->is_number()) return;
+  std::vector<CurvePoint> points;
+  for (const auto& item : curve->as_array()) {
+    if (!item.is_object()) return;
+    const auto& o = item.as_object();
+    CurvePoint p;
+    p.cost_weight = o.at("cost_weight").to_number<double>();
+    p.accuracy = o.at("accuracy").to_number<double>();
+    p.cost_usd = o.at("cost_usd").to_number<double>();
+    points.push_back(p);
+  }
+  const auto validation_rows = rows->to_number<size_t>();
+  for (double b : budgets) {
+    out << "  cost weight for <= " << money(b) << " chosen on training validation: ";
+    const double lambda = cost_weight_for_budget(points, validation_rows, b, r.rows);
+    const CurvePoint* at = nullptr;
+    for (const auto& p : r.curve) {
+      if (!at || std::abs(std::log1p(p.cost_weight) - std::log1p(lambda)) <
+                     std::abs(std::log1p(at->cost_weight) - std::log1p(lambda))) {
+        at = &p;
+      }
+    }
+    if (std::isnan(lambda) || at == nullptr) {
+      out << "none\n";
+      continue;
+    }
+    out << lambda_text(lambda) << " -> " << number(at->accuracy) << " at " << money(at->cost_usd)
+        << (at->cost_usd > b + 1e-12 ? " (over budget)" : "") << "\n";
+  }
+}
+
 int cmd_eval(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Options o = parse(args, {"--model", "--data", "--svg", "--candidates", "--budgets", "--title"},
                     {"--full"});
@@ -611,6 +652,10 @@ int cmd_eval(const std::vector<std::string>& args, std::ostream& out, std::ostre
       out << "none\n";
     }
   }
+  // The same budgets met the way a deployment would: the cost weight is read off
+  // the training validation curve (budget scaled to its row count), never off
+  // this data's curve.
+  if (!budgets.empty()) print_validation_budget_points(out, **router, r, budgets);
   // The operating point a deployment would use without looking at this data.
   const double recommended = (*router)->recommended_cost_weight();
   const CurvePoint* at = nullptr;
