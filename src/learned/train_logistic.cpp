@@ -173,7 +173,7 @@ LinearSvm train_logistic(const SparseMatrix& x, uint32_t dim,
       t[r] = std::clamp(v, 0.0f, 1.0f);
     }
     double best_c = grid.front();
-    if (grid.size() > 1 && rows.size() >= 2 * folds) {
+    if (grid.size() > 1 && rows.size() >= 2 * static_cast<size_t>(folds)) {
       std::vector<size_t> fold_of(rows.size());
       for (size_t k = 0; k < rows.size(); ++k) fold_of[k] = k % folds;
       rng.shuffle(fold_of);
