@@ -67,12 +67,15 @@ knn     --k N|auto (auto: best of 10..200 on the validation slice)  --knn-power 
         --prior-weight X (0)  --max-df X (0.05)  --common-rank N (16; 0 = drop features above
         max-df instead of approximating them)
         --query-terms N (0 = all)  --max-postings N (0 = all): latency bounds
-svm     --svm-c X (1)  --svm-epochs N (100)  --svm-balanced
+svm     --svm-loss logistic|hinge (logistic)
+        logistic: --svm-c-grid X,Y,.. (0.1,0.3,..,1000): C per candidate by 3-fold log-loss
+        hinge: --svm-c X (1)  --svm-epochs N (100)  --svm-balanced; Platt on 3-fold scores
 mlp     --hidden N[,N] (32)  --epochs N (max, 60)  --patience N (6)  --learning-rate X (2e-3)
         --batch-size N (32)  --dropout X (0.5)  --weight-decay X (1e-4)  --init-scale X (0.1)
 mf      --factors N (8)  --pairwise-weight X (1)  --pointwise-weight X (0.5) and the mlp
         optimiser flags (--epochs --patience --learning-rate --batch-size --weight-decay)
-hybrid  --small MODEL  --large MODEL  --large-share X (0.3)  --margin X (0)  --svm-c X
+hybrid  --small MODEL  --large MODEL  --large-share X (0.3)  --margin X (0)
+        classifier: --svm-loss and its flags, as for svm
 )";
 
 struct Options {
@@ -290,6 +293,8 @@ int cmd_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
                                         "--max-df",
                                         "--svm-c",
                                         "--svm-epochs",
+                                        "--svm-loss",
+                                        "--svm-c-grid",
                                         "--hidden",
                                         "--epochs",
                                         "--patience",
@@ -395,6 +400,27 @@ int cmd_train(const std::vector<std::string>& args, std::ostream& out, std::ostr
   uint_opt("--common-rank", t.knn.common_rank, 0, 256);
   number_opt("--svm-c", t.svm.c, 1e-6, 1e6);
   uint_opt("--svm-epochs", t.svm.max_epochs, 1, 100000);
+  if (o.values.count("--svm-loss")) {
+    t.svm_loss = o.get("--svm-loss");
+    if (t.svm_loss != "hinge" && t.svm_loss != "logistic") {
+      o.errors.push_back("--svm-loss must be hinge or logistic");
+    }
+  }
+  if (o.values.count("--svm-c-grid")) {
+    t.logistic.c_grid.clear();
+    std::stringstream ss(o.get("--svm-c-grid"));
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+      char* end = nullptr;
+      const double c = std::strtod(part.c_str(), &end);
+      if (part.empty() || end != part.c_str() + part.size() || !(c >= 1e-6 && c <= 1e6)) {
+        o.errors.push_back("--svm-c-grid must be a comma list of numbers in [1e-6, 1e6]");
+        break;
+      }
+      t.logistic.c_grid.push_back(c);
+    }
+    if (t.logistic.c_grid.empty()) o.errors.push_back("--svm-c-grid needs at least one value");
+  }
   t.svm.balanced = o.flags.count("--svm-balanced") > 0;
   if (o.values.count("--hidden")) {
     t.mlp.hidden.clear();
@@ -535,6 +561,47 @@ int cmd_route(const std::vector<std::string>& args, std::ostream& out, std::ostr
   return 0;
 }
 
+// For each budget, the cost weight chosen on the artefact's validation curve and
+// the point of `r` (this data's curve) at that cost weight.
+void print_validation_budget_points(std::ostream& out, const RouterModel& router,
+                                    const EvalResult& r, const std::vector<double>& budgets) {
+  const auto& meta = router.metadata();
+  const auto* validation = meta.if_contains("validation");
+  if (validation == nullptr || !validation->is_object()) return;
+  const auto& v = validation->as_object();
+  const auto* rows = v.if_contains("rows");
+  const auto* curve = v.if_contains("curve");
+  if (rows == nullptr || curve == nullptr || !curve->is_array() || !rows->is_number()) return;
+  std::vector<CurvePoint> points;
+  for (const auto& item : curve->as_array()) {
+    if (!item.is_object()) return;
+    const auto& o = item.as_object();
+    CurvePoint p;
+    p.cost_weight = o.at("cost_weight").to_number<double>();
+    p.accuracy = o.at("accuracy").to_number<double>();
+    p.cost_usd = o.at("cost_usd").to_number<double>();
+    points.push_back(p);
+  }
+  const auto validation_rows = rows->to_number<size_t>();
+  for (double b : budgets) {
+    out << "  cost weight for <= " << money(b) << " chosen on training validation: ";
+    const double lambda = cost_weight_for_budget(points, validation_rows, b, r.rows);
+    const CurvePoint* at = nullptr;
+    for (const auto& p : r.curve) {
+      if (!at || std::abs(std::log1p(p.cost_weight) - std::log1p(lambda)) <
+                     std::abs(std::log1p(at->cost_weight) - std::log1p(lambda))) {
+        at = &p;
+      }
+    }
+    if (std::isnan(lambda) || at == nullptr) {
+      out << "none\n";
+      continue;
+    }
+    out << lambda_text(lambda) << " -> " << number(at->accuracy) << " at " << money(at->cost_usd)
+        << (at->cost_usd > b + 1e-12 ? " (over budget)" : "") << "\n";
+  }
+}
+
 int cmd_eval(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Options o = parse(args, {"--model", "--data", "--svg", "--candidates", "--budgets", "--title"},
                     {"--full"});
@@ -585,6 +652,10 @@ int cmd_eval(const std::vector<std::string>& args, std::ostream& out, std::ostre
       out << "none\n";
     }
   }
+  // The same budgets met the way a deployment would: the cost weight is read off
+  // the training validation curve (budget scaled to its row count), never off
+  // this data's curve.
+  if (!budgets.empty()) print_validation_budget_points(out, **router, r, budgets);
   // The operating point a deployment would use without looking at this data.
   const double recommended = (*router)->recommended_cost_weight();
   const CurvePoint* at = nullptr;

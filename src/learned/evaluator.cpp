@@ -188,4 +188,14 @@ const CurvePoint* best_within_budget(const EvalResult& r, double budget_usd) {
   return best;
 }
 
+double cost_weight_for_budget(const std::vector<CurvePoint>& validation_curve,
+                              size_t validation_rows, double budget_usd, size_t target_rows) {
+  if (validation_rows == 0 || target_rows == 0) return std::numeric_limits<double>::quiet_NaN();
+  EvalResult scaled;
+  scaled.curve = validation_curve;
+  const double scale = static_cast<double>(validation_rows) / static_cast<double>(target_rows);
+  const CurvePoint* p = best_within_budget(scaled, budget_usd * scale);
+  return p ? p->cost_weight : std::numeric_limits<double>::quiet_NaN();
+}
+
 }  // namespace switchyard::learned

@@ -69,4 +69,11 @@ double curve_area(const EvalResult& result);
 // Best accuracy on the curve at total cost <= budget (NaN when none).
 const CurvePoint* best_within_budget(const EvalResult& result, double budget_usd);
 
+// The cost weight a deployment would pick for a budget without looking at the
+// rows it is scored on: the best point of a *validation* curve (`rows` rows)
+// whose cost per row is at most budget_usd / target_rows. NaN when no point of
+// the validation curve fits.
+double cost_weight_for_budget(const std::vector<CurvePoint>& validation_curve,
+                              size_t validation_rows, double budget_usd, size_t target_rows);
+
 }  // namespace switchyard::learned

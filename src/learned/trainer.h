@@ -30,6 +30,10 @@ struct TrainOptions {
   HashedTfidfSpec tfidf = HashedTfidfSpec::defaults();
   KnnParams knn;
   SvmParams svm;
+  // svm strategy: "logistic" (per-candidate logistic regression, C by 3-fold CV; the
+  // default since 2026-11-28, see docs/routing.md) or "hinge" (linear SVM + Platt).
+  std::string svm_loss = "logistic";
+  LogisticParams logistic;  // used with svm_loss == "logistic"
   MlpParams mlp;
   MfParams mf;
   std::string hybrid_small;  // empty: chosen from the data (see docs/routing.md)

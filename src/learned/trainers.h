@@ -43,6 +43,26 @@ LinearSvm train_linear_svm(const SparseMatrix& x, uint32_t dim,
                            uint64_t seed, const ProgressFn& progress);
 boost::json::object write_linear_svm(const LinearSvm& svm, ArtefactWriter& writer);
 
+// ---- logistic regression (svm strategy, --svm-loss logistic) ----
+struct LogisticParams {
+  // Candidate values of C (liblinear scaling: C multiplies the summed loss),
+  // tried in increasing order; each candidate model takes the one with the
+  // lowest k-fold log-loss (the sweep stops after two grid points in a row
+  // without improvement).
+  std::vector<double> c_grid{0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000};
+  uint32_t folds = 3;
+  uint32_t max_iterations = 200;  // L-BFGS iterations per fit
+};
+
+// One L2-regularised logistic regression per target column on the soft targets
+// (targets[o][r] in [0, 1], NaN = row unused), returned as a LinearSvm with an
+// identity Platt map (a = 1, b = 0). `chosen_c`, if given, receives the C
+// picked for each output.
+LinearSvm train_logistic(const SparseMatrix& x, uint32_t dim,
+                         const std::vector<std::vector<float>>& targets,
+                         const LogisticParams& params, uint64_t seed, const ProgressFn& progress,
+                         std::vector<double>* chosen_c = nullptr);
+
 // ---- mlp ----
 // Defaults chosen by 5-fold cross-validation on the training splits of the two
 // shared data sets (docs/routing.md, "How the defaults were chosen").
