@@ -148,6 +148,9 @@ const std::vector<std::string>& prompts_2kb() {
 void report_percentiles(benchmark::State& state, std::vector<double>& ns) {
   if (ns.empty()) return;
   std::sort(ns.begin(), ns.end());
+  // The minimum is the load-independent figure on a shared machine: other
+  // tenants and preemption only ever add time.
+  state.counters["min_us"] = ns.front() / 1000.0;
   state.counters["p50_us"] = ns[ns.size() / 2] / 1000.0;
   state.counters["p99_us"] = ns[std::min(ns.size() - 1, ns.size() * 99 / 100)] / 1000.0;
 }
@@ -228,4 +231,15 @@ BENCHMARK_CAPTURE(BM_Decision, file, std::string("file"));
 BENCHMARK_CAPTURE(BM_LoadArtefact, knn, std::string("knn"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_LoadArtefact, mlp, std::string("mlp"))->Unit(benchmark::kMillisecond);
 
-BENCHMARK_MAIN();
+// Trains the routers and builds the prompts before any benchmark runs, so a
+// profiler can collect only the timed loops, e.g.
+//   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*BM_Decision*' ...
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  (void)routers();
+  (void)prompts_2kb();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
