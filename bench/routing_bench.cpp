@@ -231,14 +231,57 @@ BENCHMARK_CAPTURE(BM_Decision, file, std::string("file"));
 BENCHMARK_CAPTURE(BM_LoadArtefact, knn, std::string("knn"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_LoadArtefact, mlp, std::string("mlp"))->Unit(benchmark::kMillisecond);
 
+namespace {
+
+// Instruction counts (load-independent): SWITCHYARD_BENCH_CALLS=N makes the
+// binary run N featurizations and N decisions per router instead of the
+// benchmarks, each batch in one call of count_calls(), e.g.
+//   SWITCHYARD_BENCH_CALLS=1000 valgrind --tool=callgrind --collect-atstart=no
+//     --toggle-collect='*count_calls*' --dump-after='*count_calls*' build/switchyard-routing-bench
+// writes one callgrind dump per batch (featurize, then knn, svm, mlp, mf, hybrid,
+// file), in that order; Ir / N is the per-call count.
+void run_calls(const std::string& what, size_t n) {
+  const auto& prompts = prompts_2kb();
+  if (what == "featurize") {
+    static FeatureScratch scratch;  // kept between the warm-up and the counted batch
+    static SparseVector v;
+    const RouterModel& router = *routers().at("svm");
+    for (size_t i = 0; i < n; ++i) {
+      (void)router.featurizer().featurize(RouteInput{prompts[i % prompts.size()], {}}, scratch, v);
+      benchmark::DoNotOptimize(v.index.data());
+    }
+    return;
+  }
+  const RouterModel& router = *routers().at(what);
+  std::vector<double> scores;
+  for (size_t i = 0; i < n; ++i) {
+    router.score(prompts[i % prompts.size()], 1.0, scores);
+    benchmark::DoNotOptimize(scores.data());
+  }
+}
+
+[[gnu::noinline]] void count_calls(const std::string& what, size_t n) { run_calls(what, n); }
+
+}  // namespace
+
 // Trains the routers and builds the prompts before any benchmark runs, so a
-// profiler can collect only the timed loops, e.g.
-//   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*BM_Decision*' ...
+// profiler can collect only the timed loops.
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   (void)routers();
   (void)prompts_2kb();
+  if (const char* calls = std::getenv("SWITCHYARD_BENCH_CALLS")) {
+    const auto n = static_cast<size_t>(std::atoll(calls));
+    std::vector<std::string> what = {"featurize", "knn", "svm", "mlp", "mf", "hybrid"};
+    if (routers().count("file")) what.emplace_back("file");
+    for (const auto& w : what) {
+      // One untimed call first, so the thread's scratch buffers are grown outside the count.
+      run_calls(w, 1);
+      count_calls(w, n);
+    }
+    return 0;
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
