@@ -41,8 +41,8 @@ FeedForwardNet::FeedForwardNet(std::vector<DenseLayer> layers) : layers_(std::mo
   if (layers_.empty()) return;
   const DenseLayer& first = layers_.front();
   const uint32_t width = first.out;
-  if (width < 3) return;  // 1-2 outputs (hybrid's classifier): the plain loop is as good
-  uint32_t stride = 4;
+  // 1-2 outputs (hybrid's classifier) are not padded, only specialised.
+  uint32_t stride = width <= 2 ? width : 4;
   while (stride < width && stride < 16) stride *= 2;
   if (stride < width) stride = (width + 15) / 16 * 16;
   first_stride_ = stride;
@@ -94,6 +94,12 @@ void FeedForwardNet::forward(const SparseVector& x, NetScratch& s, std::span<dou
   float* acc = s.a.data();
   const float* weights = first_padded_.data() + first_offset_;
   switch (stride) {
+    case 1:
+      gather_rows<1>(x, first.in, weights, stride, acc);
+      break;
+    case 2:
+      gather_rows<2>(x, first.in, weights, stride, acc);
+      break;
     case 4:
       gather_rows<4>(x, first.in, weights, stride, acc);
       break;

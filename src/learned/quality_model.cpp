@@ -90,7 +90,9 @@ struct TopK {
   }
 };
 
-using Float8 = float __attribute__((vector_size(32)));
+// Four floats in one SSE register (the baseline x86-64 target has no wider
+// vectors; GCC spills 32-byte vector types to the stack there).
+using Float4 = float __attribute__((vector_size(16)));
 
 }  // namespace
 
@@ -99,9 +101,10 @@ void KnnModel::select_terms(const SparseVector& x, ScoringScratch& s, size_t& n_
   const uint64_t features = start_.size() - 1;
   // The heaviest query terms first; ties by feature index keep it deterministic.
   size_t terms = x.size();
-  s.query_order.resize(x.size());
-  for (uint32_t k = 0; k < x.size(); ++k) s.query_order[k] = k;
-  if (params_.query_terms > 0 && terms > params_.query_terms) {
+  const bool pruned = params_.query_terms > 0 && terms > params_.query_terms;
+  if (pruned) {
+    s.query_order.resize(x.size());
+    for (uint32_t k = 0; k < x.size(); ++k) s.query_order[k] = k;
     terms = params_.query_terms;
     std::nth_element(s.query_order.begin(), s.query_order.begin() + static_cast<ptrdiff_t>(terms),
                      s.query_order.end(), [&](uint32_t a, uint32_t b) {
@@ -117,15 +120,18 @@ void KnnModel::select_terms(const SparseVector& x, ScoringScratch& s, size_t& n_
   s.common_terms.resize(terms);
   n_posting = 0;
   n_common = 0;
+  const uint32_t* const order = pruned ? s.query_order.data() : nullptr;
+  uint32_t* const posting_terms = s.posting_terms.data();
+  uint32_t* const common_terms = s.common_terms.data();
   for (size_t t = 0; t < terms; ++t) {
-    const uint32_t k = s.query_order[t];
+    const auto k = order != nullptr ? order[t] : static_cast<uint32_t>(t);
     const uint32_t i = x.index[k];
     const bool in_range = i < features;
     const size_t word = in_range ? i / 64 : 0;
     const uint64_t bit = in_range ? uint64_t{1} << (i % 64) : 0;
-    s.posting_terms[n_posting] = k;
+    posting_terms[n_posting] = k;
     n_posting += (has_postings_[word] & bit) != 0 ? 1 : 0;
-    s.common_terms[n_common] = k;
+    common_terms[n_common] = k;
     n_common += (is_common_[word] & bit) != 0 ? 1 : 0;
   }
 }
@@ -134,6 +140,22 @@ void KnnModel::project_common(const SparseVector& x, ScoringScratch& s, size_t n
   const uint32_t rank = params_.common_rank;
   s.common.assign(rank, 0.0f);
   float* __restrict common = s.common.data();
+  if (rank == 16) {  // the default: four registers, no loop over the rank
+    Float4 acc[4] = {};
+    for (size_t t = 0; t < n_common; ++t) {
+      const uint32_t k = s.common_terms[t];
+      const float v = x.value[k];
+      const float* __restrict row =
+          projection_.data() + static_cast<size_t>(common_slot_[x.index[k]]) * 16;
+      for (size_t j = 0; j < 4; ++j) {
+        Float4 w;
+        std::memcpy(&w, row + 4 * j, sizeof(w));
+        acc[j] += v * w;
+      }
+    }
+    std::memcpy(common, acc, sizeof(acc));
+    return;
+  }
   for (size_t t = 0; t < n_common; ++t) {
     const uint32_t k = s.common_terms[t];
     const float v = x.value[k];
@@ -165,15 +187,38 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
     // A block of kRowBlock rows keeps its partial sums in registers across all
     // factors (the column-at-a-time loop loaded and stored them `rank` times).
     const float* __restrict u = row_blocks_.data();
-    for (size_t b = 0; b < blocks; ++b) {
-      Float8 acc = {0, 0, 0, 0, 0, 0, 0, 0};
+    // Four blocks at a time: eight independent chains of adds keep both
+    // floating-point pipes busy (one block's two chains were latency-bound).
+    static_assert(kRowBlock == 8);
+    const size_t block_floats = static_cast<size_t>(rank) * kRowBlock;
+    size_t b = 0;
+    for (; b + 4 <= blocks; b += 4) {
+      Float4 acc[8] = {};
+      const float* __restrict base = u + b * block_floats;
       for (uint32_t f = 0; f < rank; ++f) {
-        Float8 column;
-        std::memcpy(&column, u, sizeof(column));
-        acc += common[f] * column;
-        u += kRowBlock;
+        const float c = common[f];
+        for (size_t j = 0; j < 8; ++j) {
+          Float4 factors;
+          std::memcpy(&factors, base + (j / 2) * block_floats + f * kRowBlock + (j % 2) * 4,
+                      sizeof(factors));
+          acc[j] += c * factors;
+        }
       }
-      std::memcpy(sim + b * kRowBlock, &acc, sizeof(acc));
+      std::memcpy(sim + b * kRowBlock, acc, sizeof(acc));
+    }
+    for (; b < blocks; ++b) {
+      Float4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+      const float* __restrict base = u + b * block_floats;
+      for (uint32_t f = 0; f < rank; ++f) {
+        Float4 u_lo, u_hi;
+        std::memcpy(&u_lo, base + f * kRowBlock, sizeof(u_lo));
+        std::memcpy(&u_hi, base + f * kRowBlock + 4, sizeof(u_hi));
+        const float c = common[f];
+        lo += c * u_lo;
+        hi += c * u_hi;
+      }
+      std::memcpy(sim + b * kRowBlock, &lo, sizeof(lo));
+      std::memcpy(sim + b * kRowBlock + 4, &hi, sizeof(hi));
     }
     // Posting lists are scattered over megabytes: fetch the ones a few terms
     // ahead while this one is added (no effect on the result).
