@@ -65,7 +65,8 @@ class FeedForwardNet {
 
   std::vector<DenseLayer> layers_;
   // The first layer's weights again, each input's row padded with zero columns
-  // to first_stride_ floats (4, 8, 16 or a multiple of 16) and the rows 64-byte
+  // to first_stride_ floats (1-2 outputs: unpadded; else 4, 8, 16 or a multiple
+  // of 16) and the rows 64-byte
   // aligned from first_offset_: a sparse input's row is then whole vectors, and
   // a 16-wide row (e.g. an 11-candidate svm) is exactly one cache line.
   std::vector<float> first_padded_;
