@@ -199,7 +199,7 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
         const float c = common[f];
         for (size_t j = 0; j < 8; ++j) {
           Float4 factors;
-          std::memcpy(&factors, base + (j / 2) * block_floats + f * kRowBlock + (j % 2) * 4,
+          std::memcpy(&factors, base + (j / 2) * block_floats + size_t{f} * kRowBlock + (j % 2) * 4,
                       sizeof(factors));
           acc[j] += c * factors;
         }
@@ -211,8 +211,8 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
       const float* __restrict base = u + b * block_floats;
       for (uint32_t f = 0; f < rank; ++f) {
         Float4 u_lo, u_hi;
-        std::memcpy(&u_lo, base + f * kRowBlock, sizeof(u_lo));
-        std::memcpy(&u_hi, base + f * kRowBlock + 4, sizeof(u_hi));
+        std::memcpy(&u_lo, base + size_t{f} * kRowBlock, sizeof(u_lo));
+        std::memcpy(&u_hi, base + size_t{f} * kRowBlock + 4, sizeof(u_hi));
         const float c = common[f];
         lo += c * u_lo;
         hi += c * u_hi;

@@ -30,7 +30,7 @@ std::string mixed_prompt(Rng& rng) {
 Dataset mixed_dataset(size_t rows, uint64_t seed) {
   Dataset d = synthetic_dataset(rows / 3, seed);
   Rng rng(seed + 1);
-  for (auto& p : d.prompts) p = mixed_prompt(rng) + p;
+  for (auto& p : d.prompts) p.insert(0, mixed_prompt(rng));
   return d;
 }
 
@@ -59,7 +59,12 @@ Loaded train_model(const TrainOptions& o, const Dataset& data) {
   return out;
 }
 
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same_bits(double a, double b) {
+  uint64_t ua = 0, ub = 0;
+  std::memcpy(&ua, &a, sizeof a);
+  std::memcpy(&ub, &b, sizeof b);
+  return ua == ub;
+}
 
 void expect_knn_paths_agree(const TrainOptions& o, size_t rows) {
   const Dataset data = mixed_dataset(rows, 11);
@@ -206,7 +211,8 @@ TEST(LearnedFastPath, WideCustomLayerUsesTheGenericPaddedLoop) {
   layers[0].out = 40;
   layers[0].activation = Activation::kSigmoid;
   Rng rng(4);
-  for (size_t k = 0; k < 50 * 40; ++k) layers[0].weight.push_back(static_cast<float>(rng.normal()));
+  for (size_t k = 0; k < size_t{50} * 40; ++k)
+    layers[0].weight.push_back(static_cast<float>(rng.normal()));
   for (size_t k = 0; k < 40; ++k) layers[0].bias.push_back(static_cast<float>(rng.normal()));
   const FeedForwardNet net(layers);
   SparseVector x;
