@@ -156,9 +156,27 @@ size_t Dataset::model_index(std::string_view name) const {
 }
 
 size_t count_chars(std::string_view text) {
-  size_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
-  return n;
+  // Code points = bytes that are not UTF-8 continuation bytes (10xxxxxx). It
+  // runs on every routing decision, so 8 bytes at a time: a continuation byte
+  // has bit 7 set and bit 6 clear; (w >> 7) & 0x01..01 leaves one 0/1 per byte,
+  // summed into per-byte counters (at most 255 rounds before they are folded).
+  constexpr uint64_t kLow = 0x0101010101010101ULL;
+  size_t continuation = 0;
+  size_t i = 0;
+  while (i + 8 <= text.size()) {
+    uint64_t lanes = 0;
+    for (int round = 0; round < 255 && i + 8 <= text.size(); ++round, i += 8) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      lanes += ((w & ~(w << 1)) >> 7) & kLow;
+    }
+    // Sum of the eight byte counters, each <= 255: fold pairs into wider lanes.
+    lanes = (lanes & 0x00FF00FF00FF00FFULL) + ((lanes >> 8) & 0x00FF00FF00FF00FFULL);
+    lanes = (lanes & 0x0000FFFF0000FFFFULL) + ((lanes >> 16) & 0x0000FFFF0000FFFFULL);
+    continuation += (lanes & 0xFFFFFFFFULL) + (lanes >> 32);
+  }
+  for (; i < text.size(); ++i) continuation += (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
+  return text.size() - continuation;
 }
 
 Result<std::string> read_whole_file(const std::string& path) {

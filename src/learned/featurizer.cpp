@@ -409,10 +409,11 @@ Result<bool> HashedTfidfFeaturizer::featurize(const RouteInput& input, FeatureSc
   float* const block_value = s.block_value.data();
   uint32_t entries = 0;
 
-  // Counts and totals start at zero for every entry this call can create, so
-  // the insertion loop below needs no "is it new?" branch.
-  std::fill_n(count, items, 0u);
-  std::fill_n(total, items, 0.0f);
+  // Counts and totals are zero for every entry this call can create, so the
+  // insertion loop below needs no "is it new?" branch. They are zero because
+  // resize() zero-fills new slots and every call resets the slots it used
+  // (counts after each block, totals when they are written out), which saves
+  // clearing ~2 x 8 KB per 2 KB prompt.
   uint32_t* const block_items = s.items.data();
 
   for (const FeatureBlock& block : spec_.blocks) {
@@ -464,6 +465,7 @@ Result<bool> HashedTfidfFeaturizer::featurize(const RouteInput& input, FeatureSc
   for (uint32_t e = 0; e < entries; ++e) {
     out.index[e] = bucket_of[e];
     out.value[e] = total[e] * inv;
+    total[e] = 0.0f;
     table[slot_of[e]] = 0;
   }
 

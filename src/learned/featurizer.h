@@ -41,8 +41,8 @@ struct RouteInput {
 // Distinct buckets are counted in a small open-addressing table sized to the
 // call (a power of two >= 1.5x its n-grams) rather than in hash-space-sized
 // arrays, so the counting loop can run without data-dependent branches (see
-// featurize()). The table is kept all-empty between calls (only the used slots
-// are reset).
+// featurize()). The table is kept all-empty, and `count` and `total` all-zero,
+// between calls (only the used slots are reset).
 struct FeatureScratch {
   std::string text;                  // normalised prompt (+ 8 zero bytes of padding)
   uint32_t words = 0;                // words in `text`; the vectors below may be longer

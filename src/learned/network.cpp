@@ -1,7 +1,9 @@
 #include "learned/network.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
+#include <cstdint>
 
 namespace switchyard::learned {
 
@@ -35,7 +37,97 @@ bool parse_activation(std::string_view name, Activation& out) {
   return true;
 }
 
+FeedForwardNet::FeedForwardNet(std::vector<DenseLayer> layers) : layers_(std::move(layers)) {
+  if (layers_.empty()) return;
+  const DenseLayer& first = layers_.front();
+  const uint32_t width = first.out;
+  // 1-2 outputs (hybrid's classifier) are not padded, only specialised.
+  uint32_t stride = width <= 2 ? width : 4;
+  while (stride < width && stride < 16) stride *= 2;
+  if (stride < width) stride = (width + 15) / 16 * 16;
+  first_stride_ = stride;
+  constexpr size_t kAlignFloats = 16;  // 64 bytes
+  first_padded_.assign(static_cast<size_t>(first.in) * stride + kAlignFloats, 0.0f);
+  const auto address = reinterpret_cast<uintptr_t>(first_padded_.data());
+  first_offset_ = ((64 - address % 64) % 64) / sizeof(float);
+  for (size_t i = 0; i < first.in; ++i) {
+    std::copy_n(first.weight.data() + i * width, width,
+                first_padded_.data() + first_offset_ + i * stride);
+  }
+}
+
+namespace {
+
+// acc[0..W) += v * row[0..W) for every input, W a compile-time constant so the
+// compiler emits whole vectors and no remainder loop. Per output the adds come
+// in input order, as in the plain loop.
+template <uint32_t W>
+void gather_rows(const SparseVector& x, uint32_t in, const float* weights, size_t stride,
+                 float* __restrict acc) {
+  float local[W];
+  std::copy_n(acc, W, local);
+  for (size_t k = 0; k < x.size(); ++k) {
+    const uint32_t i = x.index[k];
+    if (i >= in) continue;
+    const float v = x.value[k];
+    const float* __restrict row = weights + static_cast<size_t>(i) * stride;
+    for (uint32_t j = 0; j < W; ++j) local[j] += v * row[j];
+  }
+  std::copy_n(local, W, acc);
+}
+
+}  // namespace
+
 void FeedForwardNet::forward(const SparseVector& x, NetScratch& s, std::span<double> out) const {
+  if (first_stride_ == 0) {
+    forward_reference(x, s, out);
+    return;
+  }
+  const DenseLayer& first = layers_.front();
+  const uint32_t width = first.out;
+  const uint32_t stride = first_stride_;
+  // Padding columns have zero bias and zero weights, so they stay 0 and are
+  // never read back.
+  if (s.a.size() < stride) s.a.resize(stride);
+  std::fill(s.a.begin() + width, s.a.begin() + stride, 0.0f);
+  std::copy(first.bias.begin(), first.bias.end(), s.a.begin());
+  float* acc = s.a.data();
+  const float* weights = first_padded_.data() + first_offset_;
+  switch (stride) {
+    case 1:
+      gather_rows<1>(x, first.in, weights, stride, acc);
+      break;
+    case 2:
+      gather_rows<2>(x, first.in, weights, stride, acc);
+      break;
+    case 4:
+      gather_rows<4>(x, first.in, weights, stride, acc);
+      break;
+    case 8:
+      gather_rows<8>(x, first.in, weights, stride, acc);
+      break;
+    case 16:
+      gather_rows<16>(x, first.in, weights, stride, acc);
+      break;
+    case 32:
+      gather_rows<32>(x, first.in, weights, stride, acc);
+      break;
+    default:
+      for (size_t k = 0; k < x.size(); ++k) {
+        const uint32_t i = x.index[k];
+        if (i >= first.in) continue;
+        const float v = x.value[k];
+        const float* __restrict row = weights + static_cast<size_t>(i) * stride;
+        for (uint32_t j = 0; j < stride; ++j) acc[j] += v * row[j];
+      }
+  }
+  s.a.resize(width);
+  for (uint32_t j = 0; j < width; ++j) acc[j] = activate(first.activation, acc[j]);
+  forward_rest(s, out);
+}
+
+void FeedForwardNet::forward_reference(const SparseVector& x, NetScratch& s,
+                                       std::span<double> out) const {
   const DenseLayer& first = layers_.front();
   s.a.assign(first.bias.begin(), first.bias.end());
   float* acc = s.a.data();
@@ -48,7 +140,10 @@ void FeedForwardNet::forward(const SparseVector& x, NetScratch& s, std::span<dou
     for (uint32_t j = 0; j < width; ++j) acc[j] += v * row[j];
   }
   for (uint32_t j = 0; j < width; ++j) acc[j] = activate(first.activation, acc[j]);
+  forward_rest(s, out);
+}
 
+void FeedForwardNet::forward_rest(NetScratch& s, std::span<double> out) const {
   for (size_t l = 1; l < layers_.size(); ++l) {
     const DenseLayer& layer = layers_[l];
     s.b.assign(layer.bias.begin(), layer.bias.end());

@@ -39,7 +39,7 @@ struct NetScratch {
 class FeedForwardNet {
  public:
   FeedForwardNet() = default;
-  explicit FeedForwardNet(std::vector<DenseLayer> layers) : layers_(std::move(layers)) {}
+  explicit FeedForwardNet(std::vector<DenseLayer> layers);
 
   const std::vector<DenseLayer>& layers() const { return layers_; }
   uint32_t input_dim() const { return layers_.empty() ? 0 : layers_.front().in; }
@@ -47,6 +47,9 @@ class FeedForwardNet {
 
   // `out` must hold output_dim() values.
   void forward(const SparseVector& x, NetScratch& scratch, std::span<double> out) const;
+  // The same by the plain loops over layers(), for tests: forward() must give
+  // bit-identical outputs (each output is summed in the same order).
+  void forward_reference(const SparseVector& x, NetScratch& scratch, std::span<double> out) const;
 
   // Writes {"type":"feedforward","layers":[{weight,bias,activation}]} and the
   // tensors "<prefix>.layerN.weight|bias".
@@ -57,7 +60,18 @@ class FeedForwardNet {
                                      uint32_t input_dim, uint32_t output_dim);
 
  private:
+  // Finishes the layers after the first (shared by both forward paths).
+  void forward_rest(NetScratch& s, std::span<double> out) const;
+
   std::vector<DenseLayer> layers_;
+  // The first layer's weights again, each input's row padded with zero columns
+  // to first_stride_ floats (1-2 outputs: unpadded; else 4, 8, 16 or a multiple
+  // of 16) and the rows 64-byte
+  // aligned from first_offset_: a sparse input's row is then whole vectors, and
+  // a 16-wide row (e.g. an 11-candidate svm) is exactly one cache line.
+  std::vector<float> first_padded_;
+  size_t first_offset_ = 0;
+  uint32_t first_stride_ = 0;
 };
 
 inline float activate(Activation a, float x) {

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace switchyard::learned {
 
@@ -16,33 +17,38 @@ KnnModel::KnnModel(KnnParams params, uint32_t rows, uint32_t candidates,
     : params_(params),
       rows_(rows),
       candidates_(candidates),
-      start_(std::move(start)),
-      posting_row_(std::move(posting_row)),
-      posting_value_(std::move(posting_value)),
       labels_(std::move(labels)),
       prior_(std::move(prior)),
-      common_(std::move(common)) {
+      common_features_(std::move(common.features)),
+      projection_(std::move(common.projection)) {
+  // The artefact stores postings as two arrays with 64-bit offsets; scoring
+  // reads them as (row, value) pairs with 32-bit offsets (load_knn checks the
+  // count fits).
+  start_.assign(start.begin(), start.end());
+  postings_.resize(posting_row.size());
+  for (size_t p = 0; p < posting_row.size(); ++p) postings_[p] = {posting_row[p], posting_value[p]};
+  const size_t features = start_.size() - 1;
   if (params_.common_rank > 0) {
     const uint32_t rank = params_.common_rank;
-    row_factors_t_.resize(common_.row_factors.size());
+    const size_t blocks = (rows_ + kRowBlock - 1) / kRowBlock;
+    row_blocks_.assign(blocks * rank * kRowBlock, 0.0f);
     for (uint32_t r = 0; r < rows_; ++r) {
       for (uint32_t f = 0; f < rank; ++f) {
-        row_factors_t_[static_cast<size_t>(f) * rows_ + r] =
-            common_.row_factors[static_cast<size_t>(r) * rank + f];
+        row_blocks_[(static_cast<size_t>(r / kRowBlock) * rank + f) * kRowBlock + r % kRowBlock] =
+            common.row_factors[static_cast<size_t>(r) * rank + f];
       }
     }
-    common_slot_.assign(start_.size() - 1, -1);
-    for (size_t k = 0; k < common_.features.size(); ++k) {
-      common_slot_[common_.features[k]] = static_cast<int32_t>(k);
+    common_slot_.assign(features, -1);
+    for (size_t k = 0; k < common_features_.size(); ++k) {
+      common_slot_[common_features_[k]] = static_cast<int32_t>(k);
     }
   }
-  const size_t features = start_.size() - 1;
   has_postings_.assign((features + 63) / 64, 0);
   is_common_.assign((features + 63) / 64, 0);
   for (size_t i = 0; i < features; ++i) {
     if (start_[i + 1] > start_[i]) has_postings_[i / 64] |= uint64_t{1} << (i % 64);
   }
-  for (uint32_t i : common_.features) is_common_[i / 64] |= uint64_t{1} << (i % 64);
+  for (uint32_t i : common_features_) is_common_[i / 64] |= uint64_t{1} << (i % 64);
 }
 
 namespace {
@@ -63,15 +69,42 @@ float neighbour_similarity(uint64_t key) {
   return similarity;
 }
 
+// The k best rows (smallest keys) in a max-heap of k keys: one compare per
+// row and a heap update only for the few that enter, instead of keying every
+// row and partitioning them all (nth_element was a fifth of a decision).
+struct TopK {
+  std::vector<uint64_t>& best;
+  size_t k;
+  // Returns true when the heap is full, i.e. best.front() is the bar to beat.
+  bool offer(uint64_t key) {
+    if (best.size() < k) {
+      best.push_back(key);
+      if (best.size() < k) return false;
+      std::make_heap(best.begin(), best.end());
+    } else if (key < best.front()) {
+      std::pop_heap(best.begin(), best.end());
+      best.back() = key;
+      std::push_heap(best.begin(), best.end());
+    }
+    return true;
+  }
+};
+
+// Four floats in one SSE register (the baseline x86-64 target has no wider
+// vectors; GCC spills 32-byte vector types to the stack there).
+using Float4 = float __attribute__((vector_size(16)));
+
 }  // namespace
 
-void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<double> quality) const {
+void KnnModel::select_terms(const SparseVector& x, ScoringScratch& s, size_t& n_posting,
+                            size_t& n_common) const {
   const uint64_t features = start_.size() - 1;
   // The heaviest query terms first; ties by feature index keep it deterministic.
   size_t terms = x.size();
-  s.query_order.resize(x.size());
-  for (uint32_t k = 0; k < x.size(); ++k) s.query_order[k] = k;
-  if (params_.query_terms > 0 && terms > params_.query_terms) {
+  const bool pruned = params_.query_terms > 0 && terms > params_.query_terms;
+  if (pruned) {
+    s.query_order.resize(x.size());
+    for (uint32_t k = 0; k < x.size(); ++k) s.query_order[k] = k;
     terms = params_.query_terms;
     std::nth_element(s.query_order.begin(), s.query_order.begin() + static_cast<ptrdiff_t>(terms),
                      s.query_order.end(), [&](uint32_t a, uint32_t b) {
@@ -85,62 +118,139 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
   // work are gathered first, without branches, in the same order.
   s.posting_terms.resize(terms);
   s.common_terms.resize(terms);
-  size_t n_posting = 0, n_common = 0;
+  n_posting = 0;
+  n_common = 0;
+  const uint32_t* const order = pruned ? s.query_order.data() : nullptr;
+  uint32_t* const posting_terms = s.posting_terms.data();
+  uint32_t* const common_terms = s.common_terms.data();
   for (size_t t = 0; t < terms; ++t) {
-    const uint32_t k = s.query_order[t];
+    const auto k = order != nullptr ? order[t] : static_cast<uint32_t>(t);
     const uint32_t i = x.index[k];
     const bool in_range = i < features;
     const size_t word = in_range ? i / 64 : 0;
     const uint64_t bit = in_range ? uint64_t{1} << (i % 64) : 0;
-    s.posting_terms[n_posting] = k;
+    posting_terms[n_posting] = k;
     n_posting += (has_postings_[word] & bit) != 0 ? 1 : 0;
-    s.common_terms[n_common] = k;
+    common_terms[n_common] = k;
     n_common += (is_common_[word] & bit) != 0 ? 1 : 0;
   }
+}
+
+void KnnModel::project_common(const SparseVector& x, ScoringScratch& s, size_t n_common) const {
   const uint32_t rank = params_.common_rank;
-  // The k best rows (smallest keys) in a max-heap of k keys: one compare per
-  // row and a heap update only for the few that enter, instead of keying every
-  // row and partitioning them all (nth_element was a fifth of a decision).
-  const size_t k_max = std::max<size_t>(1, params_.k);
-  std::vector<uint64_t>& best = s.neighbours;
-  best.clear();
-  const auto offer = [&](uint64_t key) {
-    if (best.size() < k_max) {
-      best.push_back(key);
-      if (best.size() == k_max) std::make_heap(best.begin(), best.end());
-    } else if (key < best.front()) {
-      std::pop_heap(best.begin(), best.end());
-      best.back() = key;
-      std::push_heap(best.begin(), best.end());
-    }
-  };
-  if (rank > 0) {
-    // Dense path: every row gets the low-rank similarity of the frequent
-    // features, then the exact sparse part is added.
-    s.similarity.assign(rows_, 0.0f);
-    s.common.assign(rank, 0.0f);
-    float* __restrict common = s.common.data();
+  s.common.assign(rank, 0.0f);
+  float* __restrict common = s.common.data();
+  if (rank == 16) {  // the default: four registers, no loop over the rank
+    Float4 acc[4] = {};
     for (size_t t = 0; t < n_common; ++t) {
       const uint32_t k = s.common_terms[t];
       const float v = x.value[k];
       const float* __restrict row =
-          common_.projection.data() + static_cast<size_t>(common_slot_[x.index[k]]) * rank;
-      for (uint32_t f = 0; f < rank; ++f) common[f] += v * row[f];
+          projection_.data() + static_cast<size_t>(common_slot_[x.index[k]]) * 16;
+      for (size_t j = 0; j < 4; ++j) {
+        Float4 w;
+        std::memcpy(&w, row + 4 * j, sizeof(w));
+        acc[j] += v * w;
+      }
     }
+    std::memcpy(common, acc, sizeof(acc));
+    return;
+  }
+  for (size_t t = 0; t < n_common; ++t) {
+    const uint32_t k = s.common_terms[t];
+    const float v = x.value[k];
+    const float* __restrict row =
+        projection_.data() + static_cast<size_t>(common_slot_[x.index[k]]) * rank;
+    for (uint32_t f = 0; f < rank; ++f) common[f] += v * row[f];
+  }
+}
+
+void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<double> quality) const {
+  size_t n_posting = 0, n_common = 0;
+  select_terms(x, s, n_posting, n_common);
+  const uint32_t rank = params_.common_rank;
+  s.neighbours.clear();
+  TopK top{s.neighbours, std::max<size_t>(1, params_.k)};
+  const uint32_t* const start = start_.data();
+  const Posting* const postings = postings_.data();
+  if (rank > 0) {
+    // Dense path: every row gets the low-rank similarity of the frequent
+    // features, then the exact sparse part is added. Each row's sum is formed
+    // in the same order as predict_reference() (0, then factor 0, 1, ... of the
+    // low-rank part, then the posting lists in term order), so the result is
+    // bit-identical; only the loop structure differs.
+    project_common(x, s, n_common);
+    const size_t blocks = (rows_ + kRowBlock - 1) / kRowBlock;
+    if (s.similarity.size() < blocks * kRowBlock) s.similarity.resize(blocks * kRowBlock);
     float* __restrict sim = s.similarity.data();
-    for (uint32_t f = 0; f < rank; ++f) {
-      const float c = common[f];
-      const float* __restrict column = row_factors_t_.data() + static_cast<size_t>(f) * rows_;
-      for (uint32_t r = 0; r < rows_; ++r) sim[r] += c * column[r];
+    const float* __restrict common = s.common.data();
+    // A block of kRowBlock rows keeps its partial sums in registers across all
+    // factors (the column-at-a-time loop loaded and stored them `rank` times).
+    const float* __restrict u = row_blocks_.data();
+    // Four blocks at a time: eight independent chains of adds keep both
+    // floating-point pipes busy (one block's two chains were latency-bound).
+    static_assert(kRowBlock == 8);
+    const size_t block_floats = static_cast<size_t>(rank) * kRowBlock;
+    size_t b = 0;
+    for (; b + 4 <= blocks; b += 4) {
+      Float4 acc[8] = {};
+      const float* __restrict base = u + b * block_floats;
+      for (uint32_t f = 0; f < rank; ++f) {
+        const float c = common[f];
+        for (size_t j = 0; j < 8; ++j) {
+          Float4 factors;
+          std::memcpy(&factors, base + (j / 2) * block_floats + size_t{f} * kRowBlock + (j % 2) * 4,
+                      sizeof(factors));
+          acc[j] += c * factors;
+        }
+      }
+      std::memcpy(sim + b * kRowBlock, acc, sizeof(acc));
+    }
+    for (; b < blocks; ++b) {
+      Float4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+      const float* __restrict base = u + b * block_floats;
+      for (uint32_t f = 0; f < rank; ++f) {
+        Float4 u_lo, u_hi;
+        std::memcpy(&u_lo, base + size_t{f} * kRowBlock, sizeof(u_lo));
+        std::memcpy(&u_hi, base + size_t{f} * kRowBlock + 4, sizeof(u_hi));
+        const float c = common[f];
+        lo += c * u_lo;
+        hi += c * u_hi;
+      }
+      std::memcpy(sim + b * kRowBlock, &lo, sizeof(lo));
+      std::memcpy(sim + b * kRowBlock + 4, &hi, sizeof(hi));
+    }
+    // Posting lists are scattered over megabytes: fetch the ones a few terms
+    // ahead while this one is added (no effect on the result).
+    constexpr size_t kAhead = 8;
+    for (size_t t = 0; t < n_posting && t < kAhead; ++t) {
+      __builtin_prefetch(postings + start[x.index[s.posting_terms[t]]]);
     }
     for (size_t t = 0; t < n_posting; ++t) {
+      if (t + kAhead < n_posting) {
+        __builtin_prefetch(postings + start[x.index[s.posting_terms[t + kAhead]]]);
+      }
       const uint32_t k = s.posting_terms[t];
       const uint32_t i = x.index[k];
       const float v = x.value[k];
-      for (uint64_t p = start_[i]; p < start_[i + 1]; ++p)
-        sim[posting_row_[p]] += v * posting_value_[p];
+      const Posting* p = postings + start[i];
+      const Posting* const end = postings + start[i + 1];
+      for (; p < end; ++p) sim[p->row] += v * p->value;
     }
-    for (uint32_t r = 0; r < rows_; ++r) offer(neighbour_key(sim[r], r));
+    // Only rows at least as similar as the current k-th best can enter the
+    // heap, so the exact key is built for those only. !(a < b) also lets NaN
+    // through, to the exact comparison.
+    float bar = -std::numeric_limits<float>::infinity();
+    uint32_t r = 0;
+    for (; r < rows_ && s.neighbours.size() < top.k; ++r) {
+      if (top.offer(neighbour_key(sim[r], r))) bar = neighbour_similarity(s.neighbours.front());
+    }
+    for (; r < rows_; ++r) {
+      if (!(sim[r] < bar)) {
+        top.offer(neighbour_key(sim[r], r));
+        bar = neighbour_similarity(s.neighbours.front());
+      }
+    }
   } else {
     // Sparse path: only rows sharing a feature with the query are touched.
     if (s.hit.size() < rows_) {
@@ -152,22 +262,67 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
       const uint32_t k = s.posting_terms[t];
       const uint32_t i = x.index[k];
       const float v = x.value[k];
-      for (uint64_t p = start_[i]; p < start_[i + 1]; ++p) {
-        const uint32_t r = posting_row_[p];
+      for (uint32_t p = start[i]; p < start[i + 1]; ++p) {
+        const uint32_t r = postings[p].row;
         if (!s.hit[r]) {
           s.hit[r] = 1;
           s.hit_rows.push_back(r);
         }
-        s.sparse_similarity[r] += v * posting_value_[p];
+        s.sparse_similarity[r] += v * postings[p].value;
       }
     }
     for (uint32_t r : s.hit_rows) {
-      offer(neighbour_key(s.sparse_similarity[r], r));
+      top.offer(neighbour_key(s.sparse_similarity[r], r));
       s.sparse_similarity[r] = 0.0f;
       s.hit[r] = 0;
     }
   }
-  const size_t k = best.size();
+  aggregate(s, quality);
+}
+
+void KnnModel::predict_reference(const SparseVector& x, ScoringScratch& s,
+                                 std::span<double> quality) const {
+  size_t n_posting = 0, n_common = 0;
+  select_terms(x, s, n_posting, n_common);
+  const uint32_t rank = params_.common_rank;
+  s.neighbours.clear();
+  TopK top{s.neighbours, std::max<size_t>(1, params_.k)};
+  if (rank > 0) {
+    project_common(x, s, n_common);
+    s.similarity.assign(rows_, 0.0f);
+    for (uint32_t f = 0; f < rank; ++f) {
+      for (uint32_t r = 0; r < rows_; ++r) s.similarity[r] += s.common[f] * row_factor(r, f);
+    }
+    for (size_t t = 0; t < n_posting; ++t) {
+      const uint32_t k = s.posting_terms[t];
+      const uint32_t i = x.index[k];
+      for (uint32_t p = start_[i]; p < start_[i + 1]; ++p) {
+        s.similarity[postings_[p].row] += x.value[k] * postings_[p].value;
+      }
+    }
+    for (uint32_t r = 0; r < rows_; ++r) top.offer(neighbour_key(s.similarity[r], r));
+  } else {
+    std::vector<float> similarity(rows_, 0.0f);
+    std::vector<uint8_t> hit(rows_, 0);
+    std::vector<uint32_t> hit_rows;
+    for (size_t t = 0; t < n_posting; ++t) {
+      const uint32_t k = s.posting_terms[t];
+      const uint32_t i = x.index[k];
+      for (uint32_t p = start_[i]; p < start_[i + 1]; ++p) {
+        const uint32_t r = postings_[p].row;
+        if (!hit[r]) hit_rows.push_back(r);
+        hit[r] = 1;
+        similarity[r] += x.value[k] * postings_[p].value;
+      }
+    }
+    for (uint32_t r : hit_rows) top.offer(neighbour_key(similarity[r], r));
+  }
+  aggregate(s, quality);
+}
+
+void KnnModel::aggregate(ScoringScratch& s, std::span<double> quality) const {
+  const uint32_t rank = params_.common_rank;
+  const size_t k = s.neighbours.size();
   // Similarity-weighted mean label of the k nearest, per candidate.
   s.quality.assign(2 * static_cast<size_t>(candidates_), 0.0);
   double* num = s.quality.data();
@@ -303,6 +458,9 @@ Result<std::unique_ptr<QualityModel>> load_knn(const Artefact& a, const json::ob
   if (!posting_value) return posting_value.error();
   auto labels = a.f32("model.labels", {n, m});
   if (!labels) return labels.error();
+  if (posting_row->size() > UINT32_MAX) {
+    return artefact_error(kErrArtefactMismatch, "model.postings_row: more than 2^32 postings");
+  }
   if (start->front() != 0 || start->back() != posting_row->size()) {
     return artefact_error(kErrArtefactMismatch, "model.postings_start does not cover the postings");
   }

@@ -83,19 +83,50 @@ class KnnModel final : public QualityModel {
            std::vector<float> labels, std::vector<double> prior, CommonFactors common);
   void predict(const SparseVector& x, ScoringScratch& scratch,
                std::span<double> quality) const override;
+  // The same prediction by the plain loops (one row-factor column, then one
+  // posting list, at a time; every row offered to the heap), kept for tests
+  // that check the fast path gives bit-identical results.
+  void predict_reference(const SparseVector& x, ScoringScratch& scratch,
+                         std::span<double> quality) const;
+
+  // Rows of the low-rank similarity computed together (a block's factors are
+  // contiguous: rank x kRowBlock floats).
+  static constexpr uint32_t kRowBlock = 8;
 
  private:
+  struct Posting {
+    uint32_t row;
+    float value;
+  };
+  // Terms of `x` with postings / with a low-rank slot, in the order they are
+  // scored (query_terms pruning applied). Returns the number of terms kept.
+  void select_terms(const SparseVector& x, ScoringScratch& s, size_t& n_posting,
+                    size_t& n_common) const;
+  // s.common = V^T q over the low-rank terms.
+  void project_common(const SparseVector& x, ScoringScratch& s, size_t n_common) const;
+  // Similarity-weighted mean label of the neighbours in s.neighbours.
+  void aggregate(ScoringScratch& s, std::span<double> quality) const;
+  float row_factor(uint32_t row, uint32_t f) const {
+    return row_blocks_[(static_cast<size_t>(row / kRowBlock) * params_.common_rank + f) *
+                           kRowBlock +
+                       row % kRowBlock];
+  }
+
   KnnParams params_;
   uint32_t rows_;
   uint32_t candidates_;
-  std::vector<uint64_t> start_;
-  std::vector<uint32_t> posting_row_;
-  std::vector<float> posting_value_;
+  // Postings as one array of (row, value) pairs: a posting list is one stream
+  // of cache lines instead of two. start_[i] .. start_[i + 1] are feature i's.
+  std::vector<uint32_t> start_;
+  std::vector<Posting> postings_;
   std::vector<float> labels_;  // rows x candidates, NaN = unknown
   std::vector<double> prior_;
-  CommonFactors common_;
-  std::vector<float> row_factors_t_;  // rank x rows: common_.row_factors transposed
-  std::vector<int32_t> common_slot_;  // feature -> row of common_.projection, or -1
+  std::vector<uint32_t> common_features_;
+  std::vector<float> projection_;  // common features x rank (V)
+  // U Sigma in blocks of kRowBlock rows: block b holds rank x kRowBlock floats,
+  // factor-major, rows padded with zeros to a whole block.
+  std::vector<float> row_blocks_;
+  std::vector<int32_t> common_slot_;  // feature -> row of projection_, or -1
   // One bit per feature: has postings / is in the low-rank block.
   std::vector<uint64_t> has_postings_;
   std::vector<uint64_t> is_common_;
