@@ -16,7 +16,7 @@ import { mkdtempSync, writeFileSync, renameSync, rmSync, existsSync, unlinkSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startGateway, randomToken, runCli, installExitGuard, tempDataDir } from './lib/gateway.mjs';
-import { post, request, parsePrometheus, sleep } from './lib/http.mjs';
+import { post, request, parsePrometheus, sleep, waitFor } from './lib/http.mjs';
 import { availableS3Server, startS3Server, freePort } from './lib/s3.mjs';
 
 installExitGuard();
@@ -65,15 +65,7 @@ async function metric(gw, name, labels) {
   return found?.value;
 }
 
-async function until(what, check, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = (what, check, timeoutMs = 15_000) => waitFor(check, what, timeoutMs);
 
 describe(`config and router model from S3 (${s3choice.kind ?? 'no S3 server'})`, { skip }, () => {
   let s3;

@@ -28,7 +28,7 @@ import { mkdtempSync, writeFileSync, rmSync, readFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startGateway, randomToken, installExitGuard, tempDataDir } from './lib/gateway.mjs';
-import { post, request, parsePrometheus, sleep } from './lib/http.mjs';
+import { post, request, parsePrometheus, sleep, waitFor } from './lib/http.mjs';
 import { startFakeGcs, READ_ONLY_SCOPE } from './lib/fake_gcs.mjs';
 import { trainRouter, CODE_PROMPT } from './lib/routers.mjs';
 
@@ -77,15 +77,7 @@ function yaml(groups) {
     .join('')}general_settings:\n  master_key: os.environ/TEST_MASTER_KEY\n`;
 }
 
-async function until(what, check, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = (what, check, timeoutMs = 15_000) => waitFor(check, what, timeoutMs);
 
 describe('config from GCS with a service account (stand-in: lib/fake_gcs.mjs, not Google)', () => {
   let dir;

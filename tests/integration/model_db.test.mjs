@@ -11,7 +11,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { startGateway, configPath, randomToken, installExitGuard, tempDataDir } from './lib/gateway.mjs';
-import { request, post, sleep } from './lib/http.mjs';
+import { request, post, waitFor } from './lib/http.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 import { startFakeUpstream, CHAT_REPLY } from './fake_upstream.mjs';
 
@@ -19,15 +19,6 @@ installExitGuard();
 const T = { timeout: 60_000 };
 const POLL_MS = 500; // model_db_poll_seconds in configs/model_db.yaml
 
-async function waitFor(pred, what, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 function modelDbSuite(name, setup) {
   describe(name, () => {

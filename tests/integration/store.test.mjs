@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startGateway, configPath, randomToken, installExitGuard, tempDataDir } from './lib/gateway.mjs';
-import { request, post, sleep } from './lib/http.mjs';
+import { request, post, sleep, waitFor } from './lib/http.mjs';
 import { startPostgres } from './lib/postgres.mjs';
 
 installExitGuard();
@@ -45,15 +45,6 @@ async function status(promise) {
   }
 }
 
-async function waitFor(pred, what, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 async function keySpend(a, key) {
   const res = await a.get(`/key/info?key=${encodeURIComponent(key)}`);

@@ -263,3 +263,14 @@ export function parsePrometheus(text) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `pred` until it returns something truthy (returned), or throws after `timeoutMs`. */
+export async function waitFor(pred, what, timeoutMs = 10_000, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
