@@ -1,17 +1,14 @@
 #include "server/auth.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <cctype>
 
+#include "core/sha256.h"
+
 namespace switchyard {
 
-KeyDigest digest_key(std::string_view key) {
-  KeyDigest out{};
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), out.data());
-  return out;
-}
+KeyDigest digest_key(std::string_view key) { return sha256(key); }
 
 bool digests_equal(const KeyDigest& a, const KeyDigest& b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/sha256.h"
 #include "server/auth.h"
 
 namespace switchyard {
@@ -238,14 +239,16 @@ awaitable<std::optional<Error>> authenticate(Worker& worker, const Snapshot& sna
   }
   auto presented = presented_key(authorization, x_api_key);
   if (!presented) co_return missing_key_error();
-  if (digests_equal(digest_key(*presented), *snapshot.master_key)) {
+  // One hash serves both: the master-key comparison and the stored token.
+  const KeyDigest digest = digest_key(*presented);
+  std::string token = hex_lower(digest.data(), digest.size());
+  if (digests_equal(digest, *snapshot.master_key)) {
     ctx.caller = RequestContext::Caller::kMaster;
-    ctx.key_token = store::sha256_hex(*presented);
+    ctx.key_token = std::move(token);
     co_return std::nullopt;
   }
   store::StoreService* store = worker.state.store();
   if (store == nullptr) co_return invalid_key_error();
-  std::string token = store::sha256_hex(*presented);
   store::KeyLookup found = co_await store->lookup_key(token);
   if (found.unavailable) co_return store_unavailable_error();
   if (!found.key) co_return invalid_key_error();

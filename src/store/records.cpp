@@ -55,18 +55,6 @@ std::optional<int64_t> parse_time(std::string_view text, bool* date_only) {
   return parse_utc_time_ms(text, date_only);
 }
 
-std::string sha256_hex(std::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(SHA256_DIGEST_LENGTH * 2, '0');
-  for (size_t i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0xf];
-  }
-  return out;
-}
-
 std::string display_name(std::string_view key) {
   if (key.size() < 12) return "sk-...";
   return "sk-..." + std::string(key.substr(key.size() - 4));

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/sha256.h"
+
 namespace switchyard::store {
 
 // A virtual key. The key itself is never stored: `token` is the SHA-256 hex
@@ -83,7 +85,7 @@ std::string iso_time(int64_t ms);
 // "2024-05-01", "2024-05-01T10:00:00", with optional "Z"/"+00:00"/fraction.
 std::optional<int64_t> parse_time(std::string_view text, bool* date_only = nullptr);
 
-std::string sha256_hex(std::string_view text);
+using ::switchyard::sha256_hex;  // core/sha256.h
 // "sk-...wxyz": safe to show, useless to call with.
 std::string display_name(std::string_view key);
 

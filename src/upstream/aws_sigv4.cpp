@@ -13,16 +13,6 @@
 namespace switchyard {
 namespace {
 
-std::string to_hex(const unsigned char* data, size_t size) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out(size * 2, '0');
-  for (size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0xf];
-  }
-  return out;
-}
-
 std::array<unsigned char, 32> hmac(std::string_view key, std::string_view data) {
   std::array<unsigned char, 32> out{};
   unsigned int length = 0;
@@ -67,12 +57,6 @@ std::string canonical_uri(const SigV4Request& r) {
 }
 
 }  // namespace
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return to_hex(digest, sizeof digest);
-}
 
 std::string aws_uri_encode(std::string_view text, bool encode_slash) {
   static const char* kDigits = "0123456789ABCDEF";
@@ -150,7 +134,7 @@ SigV4Signature sign_v4(const SigV4Request& request, const AwsCredentials& creden
   const auto k_service = hmac(as_view(k_region), service);
   const auto k_signing = hmac(as_view(k_service), "aws4_request");
   const auto signature = hmac(as_view(k_signing), s.string_to_sign);
-  s.signature = to_hex(signature.data(), signature.size());
+  s.signature = hex_lower(signature.data(), signature.size());
   s.authorization = "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" + scope +
                     ", SignedHeaders=" + s.signed_headers + ", Signature=" + s.signature;
   return s;

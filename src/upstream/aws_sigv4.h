@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/sha256.h"  // sha256_hex for payload hashes
+
 namespace switchyard {
 
 struct AwsCredentials {
@@ -43,7 +45,6 @@ SigV4Signature sign_v4(const SigV4Request& request, const AwsCredentials& creden
                        std::string_view region, std::string_view service,
                        std::string_view amz_date);
 
-std::string sha256_hex(std::string_view data);
 // RFC 3986 unreserved characters kept, everything else %XX (upper case).
 std::string aws_uri_encode(std::string_view text, bool encode_slash);
 std::string amz_date_now();
