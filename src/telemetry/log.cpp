@@ -43,11 +43,15 @@ void write_all(int fd, const std::string& data) {
 void set_log_level(LogLevel level) { g_min_level = static_cast<int>(level); }
 bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_min_level.load(); }
 
-std::string json_string(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
+void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
-  for (unsigned char c : text) {
+  size_t plain_from = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    // Copy the run of plain characters in one go, then the escape.
+    out.append(text.data() + plain_from, i - plain_from);
+    plain_from = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -64,17 +68,21 @@ std::string json_string(std::string_view text) {
       case '\t':
         out += "\\t";
         break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        out.append(escaped, sizeof escaped);
+      }
     }
   }
+  out.append(text.data() + plain_from, text.size() - plain_from);
   out.push_back('"');
+}
+
+std::string json_string(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  append_json_string(out, text);
   return out;
 }
 
@@ -111,33 +119,46 @@ AccessLog::~AccessLog() { flush_and_stop(); }
 
 void AccessLog::write(const AccessLogRecord& r) {
   if (!enabled_) return;
-  std::string numbers;
-  numbers.reserve(160);
-  numbers += ",\"status\":";
-  append_int(numbers, r.status);
-  numbers += ",\"latency_ms\":";
-  append_fixed3(numbers, r.latency_ms);
-  numbers += ",\"overhead_ms\":";
-  append_fixed3(numbers, r.overhead_ms);
-  numbers += ",\"prompt_tokens\":";
-  append_int(numbers, r.prompt_tokens);
-  numbers += ",\"completion_tokens\":";
-  append_int(numbers, r.completion_tokens);
-  numbers += ",\"total_tokens\":";
-  append_int(numbers, r.total_tokens);
-  numbers += r.stream ? ",\"stream\":true" : ",\"stream\":false";
-  std::string line;
-  line.reserve(320);
-  line += "{\"ts\":\"" + iso8601_now() + "\",\"type\":\"access\",\"request_id\":";
-  line += json_string(r.request_id);
-  line += ",\"call_id\":" + json_string(r.call_id);
-  line += ",\"method\":" + json_string(r.method);
-  line += ",\"route\":" + json_string(r.route);
-  line += ",\"model_group\":" + json_string(r.model_group);
-  line += ",\"deployment\":" + json_string(r.deployment);
-  line += numbers;
-  if (!r.error_code.empty()) line += ",\"error_code\":" + json_string(r.error_code);
-  if (!r.router_model.empty()) line += ",\"router_model\":" + json_string(r.router_model);
+  // Built in one reused per-thread buffer, fields appended in place.
+  thread_local std::string line;
+  line.clear();
+  line += "{\"ts\":\"";
+  append_iso8601_ms(line, std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
+  line += "\",\"type\":\"access\",\"request_id\":";
+  append_json_string(line, r.request_id);
+  line += ",\"call_id\":";
+  append_json_string(line, r.call_id);
+  line += ",\"method\":";
+  append_json_string(line, r.method);
+  line += ",\"route\":";
+  append_json_string(line, r.route);
+  line += ",\"model_group\":";
+  append_json_string(line, r.model_group);
+  line += ",\"deployment\":";
+  append_json_string(line, r.deployment);
+  line += ",\"status\":";
+  append_int(line, r.status);
+  line += ",\"latency_ms\":";
+  append_fixed3(line, r.latency_ms);
+  line += ",\"overhead_ms\":";
+  append_fixed3(line, r.overhead_ms);
+  line += ",\"prompt_tokens\":";
+  append_int(line, r.prompt_tokens);
+  line += ",\"completion_tokens\":";
+  append_int(line, r.completion_tokens);
+  line += ",\"total_tokens\":";
+  append_int(line, r.total_tokens);
+  line += r.stream ? ",\"stream\":true" : ",\"stream\":false";
+  if (!r.error_code.empty()) {
+    line += ",\"error_code\":";
+    append_json_string(line, r.error_code);
+  }
+  if (!r.router_model.empty()) {
+    line += ",\"router_model\":";
+    append_json_string(line, r.router_model);
+  }
   line += "}\n";
   bool writer_idle = false;
   {

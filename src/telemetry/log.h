@@ -23,7 +23,8 @@ bool log_enabled(LogLevel level);  // lets callers skip building a line nobody r
 // fields: already-JSON-encoded values keyed by name.
 void log_event(LogLevel level, std::string_view message,
                std::initializer_list<std::pair<std::string_view, std::string>> fields = {});
-std::string json_string(std::string_view text);  // quoted + escaped JSON string
+std::string json_string(std::string_view text);                    // quoted + escaped JSON string
+void append_json_string(std::string& out, std::string_view text);  // the same, appended
 std::string iso8601_now();
 
 struct AccessLogRecord {
@@ -40,7 +41,7 @@ struct AccessLogRecord {
   int64_t completion_tokens = -1;
   int64_t total_tokens = -1;
   bool stream = false;
-  std::string error_code;  // our error code or upstream error kind, never a message
+  std::string error_code;    // our error code or upstream error kind, never a message
   std::string router_model;  // learned routing: the candidate chosen
 };
 

@@ -1,9 +1,12 @@
+#include "core/format.h"
+
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <regex>
 #include <set>
 
-#include "core/format.h"
+#include "telemetry/log.h"
 
 using namespace switchyard;
 
@@ -53,4 +56,19 @@ TEST(Format, RandomUuidIsVersion4) {
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(JsonString, EscapesLikeJsonAndRoundTrips) {
+  EXPECT_EQ(json_string(""), "\"\"");
+  EXPECT_EQ(json_string("plain text"), "\"plain text\"");
+  EXPECT_EQ(json_string("a\"b\\c\nd\re\tf"), "\"a\\\"b\\\\c\\nd\\re\\tf\"");
+  EXPECT_EQ(json_string(std::string_view("\x01\x1f", 2)), "\"\\u0001\\u001f\"");
+  EXPECT_EQ(json_string("caf\xc3\xa9"), "\"caf\xc3\xa9\"");  // UTF-8 passes through
+  std::string all;
+  for (int c = 1; c < 128; ++c) all.push_back(static_cast<char>(c));
+  const auto parsed = boost::json::parse(json_string(all));
+  EXPECT_EQ(parsed.as_string(), all);
+  std::string appended = "x";
+  append_json_string(appended, "q\"");
+  EXPECT_EQ(appended, "x\"q\\\"\"");
 }
