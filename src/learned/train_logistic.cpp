@@ -15,6 +15,15 @@ namespace switchyard::learned {
 
 namespace {
 
+// w . x_r + bias, the bias stored after the `dim` feature weights.
+double linear_score(const SparseMatrix& x, size_t r, const std::vector<double>& w, uint32_t dim) {
+  auto idx = x.row_index(r);
+  auto val = x.row_value(r);
+  double z = w[dim];
+  for (size_t j = 0; j < idx.size(); ++j) z += w[idx[j]] * val[j];
+  return z;
+}
+
 // Mean soft-label cross-entropy over `rows` plus (1 / (2 C n)) ||w||^2 (the
 // liblinear scaling: C multiplies the summed loss), bias unregularised.
 // Parameters: w[0..dim) then b at w[dim].
@@ -32,8 +41,7 @@ struct LogisticObjective {
     for (size_t r : rows) {
       auto idx = x.row_index(r);
       auto val = x.row_value(r);
-      double z = w[dim];
-      for (size_t j = 0; j < idx.size(); ++j) z += w[idx[j]] * val[j];
+      const double z = linear_score(x, r, w, dim);
       const double t = target[r];
       loss += softplus(z) - t * z;
       const double g = (sigmoid(z) - t) / n;
@@ -134,10 +142,7 @@ double mean_log_loss(const SparseMatrix& x, const std::vector<size_t>& rows,
                      const std::vector<float>& target, const std::vector<double>& w, uint32_t dim) {
   double loss = 0;
   for (size_t r : rows) {
-    auto idx = x.row_index(r);
-    auto val = x.row_value(r);
-    double z = w[dim];
-    for (size_t j = 0; j < idx.size(); ++j) z += w[idx[j]] * val[j];
+    const double z = linear_score(x, r, w, dim);
     loss += softplus(z) - target[r] * z;
   }
   return rows.empty() ? 0.0 : loss / static_cast<double>(rows.size());
@@ -149,13 +154,7 @@ LinearSvm train_logistic(const SparseMatrix& x, uint32_t dim,
                          const std::vector<std::vector<float>>& targets,
                          const LogisticParams& params, uint64_t seed, const ProgressFn& progress,
                          std::vector<double>* chosen_c) {
-  LinearSvm out;
-  out.dim = dim;
-  out.outputs = static_cast<uint32_t>(targets.size());
-  out.weight.assign(static_cast<size_t>(dim) * out.outputs, 0.0f);
-  out.bias.assign(out.outputs, 0.0f);
-  out.platt_a.assign(out.outputs, 1.0f);
-  out.platt_b.assign(out.outputs, 0.0f);
+  LinearSvm out = LinearSvm::zeros(dim, static_cast<uint32_t>(targets.size()));
   if (chosen_c) chosen_c->assign(out.outputs, 0.0);
   std::vector<double> grid = params.c_grid;
   std::sort(grid.begin(), grid.end());  // small C first: warm starts go from simple to complex

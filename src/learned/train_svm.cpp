@@ -134,13 +134,7 @@ double decision(const SparseMatrix& x, size_t r, const std::vector<double>& w, d
 LinearSvm train_linear_svm(const SparseMatrix& x, uint32_t dim,
                            const std::vector<std::vector<float>>& targets, const SvmParams& params,
                            uint64_t seed, const ProgressFn& progress) {
-  LinearSvm out;
-  out.dim = dim;
-  out.outputs = static_cast<uint32_t>(targets.size());
-  out.weight.assign(static_cast<size_t>(dim) * out.outputs, 0.0f);
-  out.bias.assign(out.outputs, 0.0f);
-  out.platt_a.assign(out.outputs, 1.0f);
-  out.platt_b.assign(out.outputs, 0.0f);
+  LinearSvm out = LinearSvm::zeros(dim, static_cast<uint32_t>(targets.size()));
   const size_t n = x.rows();
   const uint32_t folds = std::max<uint32_t>(2, params.platt_folds);
   for (uint32_t o = 0; o < out.outputs; ++o) {

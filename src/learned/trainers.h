@@ -33,6 +33,18 @@ struct LinearSvm {
   uint32_t dim = 0, outputs = 0;
   std::vector<float> weight;  // dim x outputs
   std::vector<float> bias, platt_a, platt_b;
+
+  // All-zero weights and identity calibration (a = 1, b = 0).
+  static LinearSvm zeros(uint32_t dim, uint32_t outputs) {
+    LinearSvm m;
+    m.dim = dim;
+    m.outputs = outputs;
+    m.weight.assign(static_cast<size_t>(dim) * outputs, 0.0f);
+    m.bias.assign(outputs, 0.0f);
+    m.platt_a.assign(outputs, 1.0f);
+    m.platt_b.assign(outputs, 0.0f);
+    return m;
+  }
 };
 
 // One binary SVM per target column, each followed by Platt scaling fitted on
