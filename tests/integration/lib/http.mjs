@@ -2,6 +2,7 @@
 // no test can hang on a misbehaving gateway.
 
 import http from 'node:http';
+import net from 'node:net';
 import assert from 'node:assert/strict';
 
 // No keep-alive: every helper request uses its own connection, so a test's
@@ -263,6 +264,18 @@ export function parsePrometheus(text) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A loopback TCP port free right now (nothing listens on it until someone binds it). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /** Polls `pred` until it returns something truthy (returned), or throws after `timeoutMs`. */
 export async function waitFor(pred, what, timeoutMs = 10_000, intervalMs = 100) {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
+import { freePort } from './http.mjs';
 
 export function findPgBin() {
   if (process.env.SWITCHYARD_PG_BIN) return process.env.SWITCHYARD_PG_BIN;
@@ -19,13 +19,6 @@ export function findPgBin() {
   return versions.length ? path.join(root, versions[0], 'bin') : null;
 }
 
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 export async function startPostgres() {
   const bin = findPgBin();

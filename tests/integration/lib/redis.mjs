@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import { freePort } from './http.mjs';
 
 export function findRedisServer() {
   if (process.env.SWITCHYARD_REDIS_SERVER) return process.env.SWITCHYARD_REDIS_SERVER;
@@ -14,13 +15,6 @@ export function findRedisServer() {
   return null;
 }
 
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 function portOpen(port) {
   return new Promise((resolve) => {

@@ -15,6 +15,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './gateway.mjs';
+import { freePort } from './http.mjs';
+
+export { freePort };
 
 const S3RVER_BIN = path.join(REPO_ROOT, 'node_modules', '.bin', 's3rver');
 
@@ -41,16 +44,6 @@ export function availableS3Server() {
   return { why: 'neither moto_server nor s3rver (npm ci) is available' };
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port, timeoutMs) {
   const deadline = Date.now() + timeoutMs;

@@ -2,18 +2,11 @@
 
 import { startFakeUpstream } from '../fake_upstream.mjs';
 import { startGateway, configPath, randomToken } from './gateway.mjs';
-import { post, request } from './http.mjs';
+import { post, request, freePort } from './http.mjs';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 
 /** A loopback port that was free a moment ago and has no listener now. */
-export async function deadPort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
+export const deadPort = freePort;
 
 /** Model groups declared in configs/gateway.yaml, in file order. */
 export const MODEL_GROUPS = [
