@@ -77,13 +77,7 @@ std::string format_double(double v) {
 void render_histograms(std::string& out, const char* name, const char* help,
                        const std::map<std::string, Histogram, std::less<>>& hists,
                        const char* label_name = "route") {
-  out += "# HELP ";
-  out += name;
-  out += " ";
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += " histogram\n";
+  append_prometheus_family(out, name, help, "histogram");
   for (const auto& [route, h] : hists) {
     const std::string label = std::string(label_name) + "=\"" + escape_label(route) + "\"";
     uint64_t cumulative = 0;
@@ -236,8 +230,7 @@ std::string Metrics::render_prometheus() {
   }
   for (size_t i = 0; i < counters.size(); ++i) {
     const auto& spec = counter_spec(static_cast<CounterId>(i));
-    out += std::string("# HELP ") + spec.name + " " + spec.help + "\n# TYPE " + spec.name +
-           " counter\n";
+    append_prometheus_family(out, spec.name, spec.help, "counter");
     for (const auto& [key, value] : counters[i]) {
       auto values = split_key(key);
       out += spec.name;
