@@ -249,6 +249,13 @@ describe('Redis: shared limits and response cache', { skip: false }, () => {
     const ready = await request(gwA.baseUrl, { method: 'GET', path: '/_health/ready' });
     assert.equal(ready.status, 200); // fail-open: still ready
     assert.equal(ready.json.redis, 'disconnected');
+    // A capped deployment is still served on this replica's own count, and
+    // the missed shared count is reported.
+    const syncFailuresBefore = await metric(gwA, 'switchyard_deployment_usage_sync_failures_total');
+    const capped = await post(gwA.baseUrl, '/v1/chat/completions',
+      { model: 'softcap', messages: [{ role: 'user', content: 'redis down' }] }, { headers: auth });
+    assert.equal(capped.status, 200, capped.text);
+    assert.ok((await metric(gwA, 'switchyard_deployment_usage_sync_failures_total')) > syncFailuresBefore);
     await redis.start();
     await sleep(2500); // the reconnect backoff is at most 2 s
     stop = true;
