@@ -150,6 +150,29 @@ function modelDbSuite(name, setup) {
       await waitFor(async () => (await chat(gwB, 'temp')).status === 400, 'gateway B to drop temp');
       assert.ok(!(await info(gwB)).some((r) => r.model_info.id === id));
     });
+
+    it('database down: the models read last keep serving, changes get 503, failed polls are counted', T, async (t) => {
+      if (!ctx?.stopDb) return t.skip('PostgreSQL only (SQLite cannot be taken down)');
+      const { gwA } = ctx;
+      const failures = async () => {
+        const text = (await request(gwA.baseUrl, { path: '/metrics' })).text;
+        const line = text.split('\n').find((l) => l.startsWith('switchyard_db_model_read_failures_total '));
+        return Number(line?.split(' ')[1]);
+      };
+      const before = await failures();
+      ctx.stopDb();
+      try {
+        await waitFor(async () => (await failures()) > before, 'a failed model-table poll', 5000);
+        assert.equal((await chat(gwA, 'db-model')).status, 200);
+        assert.equal((await chat(gwA, 'file-model')).status, 200);
+        const add = await post(gwA.baseUrl, '/model/new', { model_name: 'late', litellm_params: { model: 'mock/late' } }, { headers: auth });
+        assert.equal(add.status, 503, add.text);
+        assert.equal(add.json.error.code, 'db_unavailable');
+      } finally {
+        ctx.startDb();
+      }
+      await waitFor(async () => (await post(gwA.baseUrl, '/model/new', { model_name: 'late', litellm_params: { model: 'mock/late' } }, { headers: auth })).status === 200, 'model/new after the database is back', 15_000);
+    });
   });
 }
 
@@ -181,5 +204,7 @@ modelDbSuite('store_model_in_db on PostgreSQL (two gateways)', async (masterKey)
     gwB: await start(),
     restartB: start,
     cleanup: () => pg.destroy(),
+    stopDb: () => pg.stop(),
+    startDb: () => pg.start(),
   };
 });
