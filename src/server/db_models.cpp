@@ -27,12 +27,6 @@ std::string rows_signature(const std::vector<store::ModelRow>& rows) {
   return signature;
 }
 
-json::array text_list(const std::vector<std::string>& values) {
-  json::array out;
-  for (const auto& v : values) out.emplace_back(v);
-  return out;
-}
-
 }  // namespace
 
 bool is_credential_param(std::string_view key) {
@@ -161,7 +155,7 @@ std::vector<Deployment> DbModelSync::decode_rows(const std::vector<store::ModelR
   for (const auto& e : errors)
     log_event(LogLevel::kError, "database model skipped", {{"detail", json_string(e)}});
   std::lock_guard lock(mutex_);
-  row_errors_ = std::move(errors);
+  skipped_rows_ = errors.size();
   return out;
 }
 
@@ -171,15 +165,11 @@ bool DbModelSync::refresh() {
   if (!rows) {
     std::lock_guard lock(mutex_);
     ++read_failures_;
-    last_error_ = store::is_unavailable(rows.error()) ? "database unreachable"
-                                                      : "cannot read switchyard_models";
     return false;
   }
   std::string signature = rows_signature(*rows);
   {
     std::lock_guard lock(mutex_);
-    last_sync_at_ = iso8601_now();
-    last_error_.clear();
     if (signature == signature_) return true;
   }
   auto deployments = decode_rows(*rows);
@@ -205,18 +195,6 @@ bool DbModelSync::refresh() {
   return true;
 }
 
-std::string DbModelSync::status_json() const {
-  std::lock_guard lock(mutex_);
-  json::object out;
-  out["deployments"] = deployments_.size();
-  out["poll_interval_seconds"] = static_cast<double>(interval_.count()) / 1000.0;
-  out["last_sync_at"] = last_sync_at_.empty() ? json::value(nullptr) : json::value(last_sync_at_);
-  out["last_error"] = last_error_.empty() ? json::value(nullptr) : json::value(last_error_);
-  out["skipped_rows"] = text_list(row_errors_);
-  out["changes_applied"] = changes_applied_;
-  return json::serialize(out);
-}
-
 std::string DbModelSync::render_prometheus() const {
   std::lock_guard lock(mutex_);
   std::string out;
@@ -228,6 +206,11 @@ std::string DbModelSync::render_prometheus() const {
                            "gauge");
   append_prometheus_sample(out, "switchyard_db_models", {},
                            static_cast<uint64_t>(deployments_.size()));
+  append_prometheus_family(out, "switchyard_db_model_skipped_rows",
+                           "Rows of the database model table that cannot be read (logged)",
+                           "gauge");
+  append_prometheus_sample(out, "switchyard_db_model_skipped_rows", {},
+                           static_cast<uint64_t>(skipped_rows_));
   return out;
 }
 

@@ -9,9 +9,10 @@
 //
 // A DB deployment whose id is already used by the file is skipped (the file
 // wins) with a warning; a row that cannot be read (bad JSON, credentials
-// sealed with another key) is skipped and reported in the status and the
-// logs, never taking the gateway down. Credentials are sealed with
-// LITELLM_SALT_KEY, else the master key (store/secret_box.h).
+// sealed with another key) is skipped, logged and counted in
+// switchyard_db_model_skipped_rows, never taking the gateway down.
+// Credentials are sealed with LITELLM_SALT_KEY, else the master key
+// (store/secret_box.h).
 #include <atomic>
 #include <boost/json.hpp>
 #include <memory>
@@ -57,7 +58,6 @@ class DbModelSync {
   // them with.
   Result<std::string> encode(boost::json::object entry) const;
 
-  std::string status_json() const;
   std::string render_prometheus() const;
 
  private:
@@ -77,9 +77,7 @@ class DbModelSync {
   mutable std::mutex mutex_;  // guards the fields below
   std::string signature_;     // of the rows last applied
   std::vector<Deployment> deployments_;
-  std::vector<std::string> row_errors_;
-  std::string last_error_;
-  std::string last_sync_at_;
+  size_t skipped_rows_ = 0;
   uint64_t read_failures_ = 0;
   uint64_t changes_applied_ = 0;
 };

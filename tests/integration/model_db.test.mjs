@@ -103,6 +103,24 @@ function modelDbSuite(name, setup) {
       assert.equal(upstream.requests.at(-1).headers.authorization, `Bearer ${upstreamKey}`);
     });
 
+    it('a row sealed with another key is skipped and counted; everything else keeps serving', T, async (t) => {
+      if (!ctx?.startWith) return t.skip('run on the SQLite suite');
+      // db-1 was sealed with the master key (no LITELLM_SALT_KEY): a replica
+      // with a different salt key cannot open it.
+      const other = await ctx.startWith({ LITELLM_SALT_KEY: randomToken('other-salt') });
+      try {
+        const text = (await request(other.baseUrl, { path: '/metrics' })).text;
+        const line = text.split('\n').find((l) => l.startsWith('switchyard_db_model_skipped_rows '));
+        assert.ok(Number(line?.split(' ')[1]) >= 1, line);
+        assert.equal((await chat(other, 'db-model')).status, 400);
+        assert.equal((await chat(other, 'file-model')).status, 200);
+        assert.ok(other.stderrLines.some((l) => l.includes('database model skipped') && l.includes('db-1')));
+        assert.ok(!other.stderrLines.some((l) => l.includes(upstreamKey)));
+      } finally {
+        await other.stop();
+      }
+    });
+
     it('refuses bad input with OpenAI-shaped errors, and virtual keys', T, async (t) => {
       if (!ctx) return t.skip('no database');
       const { gwA } = ctx;
@@ -185,6 +203,7 @@ modelDbSuite('store_model_in_db on SQLite (two gateways, one file)', async (mast
     gwA: await start(),
     gwB: await start(),
     restartB: start,
+    startWith: (extra) => startGateway({ config: configPath('model_db.yaml'), env: { ...env, ...extra } }),
     rawDatabase: () =>
       [dbFile, `${dbFile}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join(''),
   };
