@@ -23,6 +23,8 @@ constexpr std::string_view kJsonContentType = "application/json";
 
 // Upper bound on a buffered (non-streaming) upstream response.
 constexpr size_t kMaxUpstreamBody = size_t{64} * 1024 * 1024;
+// Deployments refused by their shared rpm/tpm cap before giving up on a pick.
+constexpr size_t kMaxSharedClaims = 64;
 // Backoff between retries: base doubling per attempt, with jitter, capped.
 constexpr std::chrono::milliseconds kBackoffBase{50};
 constexpr std::chrono::milliseconds kBackoffCap{5000};
@@ -532,13 +534,14 @@ awaitable<void> route_and_answer(Worker& worker, const Snapshot& snapshot,
       }
       const DeploymentRuntime* deployment = pick();
       // Deployment rpm/tpm shared across replicas: one Redis round trip
-      // claims the slot; a deployment found full is skipped for the minute.
-      for (size_t claims = 0; deployment != nullptr && claims <= group.deployments.size();
-           ++claims) {
-        if (!needs_shared_admission(worker, *deployment)) break;
+      // claims the slot. A refused deployment is marked full for the minute,
+      // so the next pick is another one (a ranked route can span several
+      // groups, hence a fixed bound rather than this group's size).
+      size_t claims = 0;
+      while (deployment != nullptr && needs_shared_admission(worker, *deployment)) {
         const bool admitted = co_await admit_shared(worker, *deployment);
         if (admitted) break;
-        deployment = pick();
+        deployment = ++claims < kMaxSharedClaims ? pick() : nullptr;
       }
       if (deployment == nullptr) {
         // After a real upstream failure in this group, that failure is the
