@@ -63,6 +63,9 @@ class AccessLog {
   std::condition_variable wake_;
   std::string pending_;
   bool stopping_ = false;
+  // True only while the writer waits for a first line; request threads
+  // signal it only then (see run()).
+  bool writer_waiting_ = false;
   size_t dropped_ = 0;
   std::thread writer_;
 };
