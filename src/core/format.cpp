@@ -56,14 +56,17 @@ void append_iso8601_ms(std::string& out, int64_t unix_ms) {
   out.push_back('Z');
 }
 
-std::string random_uuid() {
+namespace {
+
+std::mt19937_64& uuid_rng() {
   thread_local std::mt19937_64 rng{
       std::random_device{}() ^
       static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
-  uint64_t hi = rng();
-  uint64_t lo = rng();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  return rng;
+}
+
+// 128 bits as "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower-case hex.
+std::string format_uuid(uint64_t hi, uint64_t lo) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(36, '-');
   size_t pos = 0;
@@ -80,6 +83,31 @@ std::string random_uuid() {
   ++pos;
   put(lo, 12);
   return out;
+}
+
+constexpr uint64_t kVariant1Mask = 0x3fffffffffffffffULL;
+constexpr uint64_t kVariant1Bits = 0x8000000000000000ULL;
+
+}  // namespace
+
+std::string random_uuid() {
+  uint64_t hi = uuid_rng()();
+  uint64_t lo = uuid_rng()();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  return format_uuid(hi, (lo & kVariant1Mask) | kVariant1Bits);
+}
+
+std::string time_ordered_uuid(int64_t unix_ms) {
+  const uint64_t rand_a = uuid_rng()() & 0x0fffULL;
+  const uint64_t lo = uuid_rng()();
+  const uint64_t hi = (static_cast<uint64_t>(unix_ms) << 16) | 0x7000ULL | rand_a;  // version 7
+  return format_uuid(hi, (lo & kVariant1Mask) | kVariant1Bits);
+}
+
+std::string time_ordered_uuid() {
+  return time_ordered_uuid(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
 }
 
 }  // namespace switchyard

@@ -18,5 +18,11 @@ void append_int(std::string& out, int64_t value);
 void append_iso8601_ms(std::string& out, int64_t unix_ms);
 // A random version-4 UUID, lower-case hex ("xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx").
 std::string random_uuid();
+// A version-7 UUID (RFC 9562): 48 bits of Unix milliseconds, then 74 random
+// bits. Ids made later sort later, so the B-tree indexes keyed on them (spend
+// logs' request_id) grow at their right edge instead of touching a random
+// page per insert.
+std::string time_ordered_uuid();
+std::string time_ordered_uuid(int64_t unix_ms);
 
 }  // namespace switchyard

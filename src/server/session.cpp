@@ -19,7 +19,7 @@
 namespace switchyard {
 namespace {
 
-std::string new_uuid() { return random_uuid(); }
+std::string new_uuid() { return time_ordered_uuid(); }
 
 // A client-supplied request id is echoed only if it is short and printable.
 bool acceptable_request_id(std::string_view id) {

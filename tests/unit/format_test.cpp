@@ -58,6 +58,27 @@ TEST(Format, RandomUuidIsVersion4) {
   EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(Format, TimeOrderedUuidIsVersion7AndSortsByTime) {
+  const std::regex shape("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  // 2026-11-28T00:00:00Z = 1795824000000 ms: the first 12 hex digits are it.
+  const std::string fixed = time_ordered_uuid(1795824000000);
+  EXPECT_TRUE(std::regex_match(fixed, shape)) << fixed;
+  EXPECT_EQ(fixed.substr(0, 8) + fixed.substr(9, 4), "01a21f739c00") << fixed;
+  std::set<std::string> seen;
+  std::string previous_ms_id;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = time_ordered_uuid(1795824000000 + i);
+    EXPECT_TRUE(std::regex_match(id, shape)) << id;
+    if (!previous_ms_id.empty()) {
+      EXPECT_LT(previous_ms_id, id);  // later ms, larger id
+    }
+    previous_ms_id = id;
+    seen.insert(time_ordered_uuid(1795824000000));  // same ms: still distinct
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+  EXPECT_TRUE(std::regex_match(time_ordered_uuid(), shape));
+}
+
 TEST(JsonString, EscapesLikeJsonAndRoundTrips) {
   EXPECT_EQ(json_string(""), "\"\"");
   EXPECT_EQ(json_string("plain text"), "\"plain text\"");
