@@ -12,6 +12,7 @@ namespace switchyard {
 
 namespace {
 constexpr size_t kUpstreamReadReserve = 2048;
+constexpr auto kProbeAfterIdle = std::chrono::milliseconds(1000);
 constexpr uint64_t kMaxBodyReadReserve = 64 * 1024;
 }  // namespace
 
@@ -24,6 +25,7 @@ class UpstreamConnection {
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
   bool reused = false;
+  Clock::time_point idle_since{};
 
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
@@ -35,10 +37,15 @@ class UpstreamConnection {
   }
 
   // A kept-alive socket the peer has closed reads as EOF (or has stray bytes):
-  // either way it is not safe to send a new request on it.
-  bool looks_alive() {
+  // either way it is not safe to send a new request on it. Servers close idle
+  // keep-alive connections after seconds (uvicorn 5 s, nginx 75 s), so one
+  // idle for less than kProbeAfterIdle is taken as it is: the probe was one
+  // syscall per request under load, and a connection that fails anyway with
+  // no response byte is retried on a fresh one (UpstreamCall::start).
+  bool looks_alive(Clock::time_point now) {
     auto& socket = lowest().socket();
     if (!socket.is_open()) return false;
+    if (now - idle_since < kProbeAfterIdle) return true;
     char probe;
     ssize_t n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return false;                                   // orderly close
@@ -117,10 +124,11 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectionPool::acquire(
   const std::string key = endpoint.pool_key();
   if (allow_reuse) {
     auto it = idle_.find(key);
+    const auto now = Clock::now();
     while (it != idle_.end() && !it->second.empty()) {
       auto connection = std::move(it->second.back());
       it->second.pop_back();
-      if (connection->looks_alive()) {
+      if (connection->looks_alive(now)) {
         connection->reused = true;
         co_return std::move(connection);
       }
@@ -186,6 +194,7 @@ void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection) {
     connection->buffer.reserve(kUpstreamReadReserve);
   }
   connection->lowest().expires_never();
+  connection->idle_since = Clock::now();
   list.push_back(std::move(connection));
 }
 

@@ -8,6 +8,9 @@
 //   slowstream      200 SSE, SLOWSTREAM_CHUNKS chunks spaced SLOWSTREAM_INTERVAL_MS apart
 //   badrequest      400 + OpenAI-shaped error body
 //   contextwindow   400 context_length_exceeded
+//   closeafter      like normal (keep-alive), then closes the connection as soon
+//                   as the answer is out: a pooled connection the gateway must
+//                   not trust blindly
 //   the faults of lib/faults.mjs (shared with the Anthropic and Bedrock fakes):
 //     ratelimit (429 + `retry-after: 7`), ratelimit-short, error500, error503,
 //     reset, reset-mid-body, hang, midstream-drop, garbage, wrong-content-type
@@ -183,6 +186,11 @@ export async function startFakeUpstream() {
           if (!res.destroyed) normalReply(kind, body, res, model);
         });
         return;
+      }
+      case 'closeafter': {
+        const socket = res.socket;
+        res.on('finish', () => setImmediate(() => socket?.destroy()));
+        return normalReply(kind, body, res, model);
       }
       case 'badrequest':
         return sendJson(res, 400, errorBody(BADREQUEST_MESSAGE, 'invalid_request_error', 'invalid_value'));

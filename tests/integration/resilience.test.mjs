@@ -44,6 +44,20 @@ describe('resilience', () => {
     assert.ok(brokenTotal >= 0 && brokenTotal <= 2, `broken deployment tried ${brokenTotal} times`);
   });
 
+  it('an upstream that closes its keep-alive connections is re-sent once, fresh, and never seen twice', T, async () => {
+    // Back to back, so every request after the first picks the connection the
+    // upstream has just closed (the gateway skips its liveness probe for
+    // connections idle under a second) and must recover without a retry.
+    for (let i = 0; i < 6; i++) {
+      const nonce = randomToken('closing');
+      const res = await s.chat('closing', nonce);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.choices[0].message.content, CHAT_REPLY);
+      assert.equal(res.headers['x-litellm-attempted-retries'], '0');
+      assert.equal(hits('closeafter', nonce), 1, `request ${i} reached the upstream once`);
+    }
+  });
+
   it('a group that keeps failing falls back to its fallback group', T, async () => {
     const nonce = randomToken('fallback');
     const res = await s.chat('always-500', nonce);
