@@ -267,6 +267,43 @@ TEST_P(StoreTest, ReservationsNeverExceedTheBudgetAcrossConnections) {
   EXPECT_FALSE(missing->key_found);
 }
 
+// A batch larger than one multi-row INSERT (SQLite writes 64, 32, ... rows
+// per statement), part of which the DB already has: only new rows count and
+// add spend, whichever statement they fall into.
+TEST_P(StoreTest, LargeSpendBatchWithSomeRowsAlreadyWrittenAddsOnlyNewRows) {
+  auto c = migrated();
+  StoreDb db(*c);
+  ASSERT_TRUE(*db.insert_key(make_key("bulk0001", 1000.0)));
+  const int64_t t0 = 1'700'000'000'000;
+  std::vector<SpendRecord> batch;
+  for (int i = 0; i < 150; ++i) {
+    std::string id = "bulk-";
+    id += std::to_string(i);
+    batch.push_back(make_spend(id, i % 3 == 0 ? "" : "bulk0001", 0.25, t0 + i));
+  }
+  // Every fourth row was written before (a retried batch after a lost commit).
+  std::vector<SpendRecord> earlier;
+  for (size_t i = 0; i < batch.size(); i += 4) earlier.push_back(batch[i]);
+  auto first = db.write_spend_batch(earlier);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(*first, static_cast<int64_t>(earlier.size()));
+  double earlier_key_spend = 0;
+  for (const auto& row : earlier) earlier_key_spend += row.api_key.empty() ? 0 : row.spend;
+
+  auto all = db.write_spend_batch(batch);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_EQ(*all, static_cast<int64_t>(batch.size() - earlier.size()));
+  double key_spend = 0;
+  for (const auto& row : batch) key_spend += row.api_key.empty() ? 0 : row.spend;
+  EXPECT_DOUBLE_EQ((**db.get_key("bulk0001")).spend, key_spend);
+  EXPECT_GT(key_spend, earlier_key_spend);
+  SpendFilter by_key;
+  by_key.api_key = "bulk0001";
+  auto logs = db.spend_logs(by_key);
+  ASSERT_TRUE(logs.ok());
+  EXPECT_EQ(logs->size(), 100u);  // rows with i % 3 != 0
+}
+
 TEST_P(StoreTest, SpendBatchIsIdempotentAndSettlesReservations) {
   auto c = migrated();
   StoreDb db(*c);
