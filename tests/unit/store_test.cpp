@@ -480,7 +480,9 @@ TEST(StorePostgresOutage, SpendIsBufferedAndFlushedAfterRestart) {
   ASSERT_TRUE(cluster.stop_server());
   const int64_t now = unix_now_ms();
   for (int i = 0; i < 100; ++i) {
-    service->record_spend(make_spend("o" + std::to_string(i), "outage01", 0.01, now + i));
+    std::string id(1, 'o');
+    id += std::to_string(i);
+    service->record_spend(make_spend(id, "outage01", 0.01, now + i));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   EXPECT_EQ(service->buffered_spend_rows(), 100u);
