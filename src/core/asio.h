@@ -2,7 +2,6 @@
 // Common Asio/Beast aliases. I/O results are returned as tuples, never thrown:
 // an error on one connection must not unwind through a coroutine.
 #include <boost/asio.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>

@@ -83,24 +83,46 @@ awaitable<bool> ClientConnection::end_stream() {
   co_return !ec;
 }
 
-awaitable<void> wait_for_client_close(tcp::socket& socket) {
-  for (;;) {
-    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
-    // Cancelled because the answer finished first (the caller then ignores
-    // this result), or the socket failed: either way stop watching.
-    if (ec) co_return;
+struct ClientHangupWatch::State {
+  tcp::socket& socket;
+  std::function<void()> on_hangup;
+  bool active = true;  // false once the watch is destroyed or has fired
+};
+
+namespace {
+
+void arm_hangup_watch(std::shared_ptr<ClientHangupWatch::State> state) {
+  tcp::socket& socket = state->socket;
+  socket.async_wait(tcp::socket::wait_read, [state = std::move(state)](const error_code& ec) {
+    // Cancelled because the answer finished first, or finished meanwhile:
+    // the socket may be gone, so touch nothing.
+    if (ec || !state->active) return;
     char probe;
-    ssize_t n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) co_return;  // orderly close
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) co_return;  // reset
-    if (n > 0) {
-      // The client pipelined its next request; it is still there. Stop
-      // watching (the read side stays readable) until cancelled.
-      asio::steady_timer forever(socket.get_executor(), Clock::time_point::max());
-      co_await forever.async_wait(use_nothrow);
-      co_return;
+    const ssize_t n = ::recv(state->socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return;  // the client pipelined its next request: still there
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      arm_hangup_watch(state);  // spurious wake-up
+      return;
     }
-  }
+    state->active = false;  // orderly close (0) or reset (< 0)
+    state->on_hangup();
+  });
+}
+
+}  // namespace
+
+ClientHangupWatch::ClientHangupWatch(tcp::socket& socket, std::function<void()> on_hangup)
+    : state_(std::make_shared<State>(State{socket, std::move(on_hangup)})) {
+  arm_hangup_watch(state_);
+}
+
+ClientHangupWatch::~ClientHangupWatch() {
+  if (!state_->active) return;
+  state_->active = false;
+  // Nothing else is pending on the socket between requests, so this only
+  // withdraws the watch (its handler then runs with operation_aborted).
+  error_code ignored;
+  state_->socket.cancel(ignored);
 }
 
 }  // namespace switchyard

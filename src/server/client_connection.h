@@ -2,6 +2,8 @@
 // Writes HTTP/1.1 responses to one client socket: whole responses with
 // Content-Length, or chunked SSE streams written piece by piece as they
 // arrive. Owned by the session coroutine; one worker thread.
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,8 +38,22 @@ class ClientConnection {
   std::string scratch_;
 };
 
-// Waits until the client closes its side (or resets) while a request is
-// being answered; returns then. Pipelined bytes are not treated as a close.
-awaitable<void> wait_for_client_close(tcp::socket& socket);
+// Watches a client socket for a hang-up while its request is answered and
+// calls `on_hangup` once if the client closes or resets the connection before
+// the watch is destroyed. Pipelined bytes are not a hang-up (watching stops).
+// A callback on the reactor rather than a coroutine raced against the answer
+// with `||`: that race cost ~10k instructions per request (two spawned
+// coroutine frames and their cancellation slots; callgrind).
+class ClientHangupWatch {
+ public:
+  struct State;
+  ClientHangupWatch(tcp::socket& socket, std::function<void()> on_hangup);
+  ~ClientHangupWatch();
+  ClientHangupWatch(const ClientHangupWatch&) = delete;
+  ClientHangupWatch& operator=(const ClientHangupWatch&) = delete;
+
+ private:
+  std::shared_ptr<State> state_;
+};
 
 }  // namespace switchyard

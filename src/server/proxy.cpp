@@ -16,9 +16,6 @@
 
 namespace switchyard {
 namespace {
-
-using namespace asio::experimental::awaitable_operators;
-
 constexpr std::string_view kJsonContentType = "application/json";
 
 // Upper bound on a buffered (non-streaming) upstream response.
@@ -212,6 +209,19 @@ Attempt failure_attempt(UpstreamFailure failure, const DeploymentRuntime& d, boo
 awaitable<void> sleep_for(std::chrono::milliseconds duration) {
   asio::steady_timer timer(co_await asio::this_coro::executor, duration);
   co_await timer.async_wait(use_nothrow);
+}
+
+std::function<void()> cancel_on_hangup(asio::steady_timer& timer) {
+  return [&timer] { timer.cancel(); };
+}
+
+// A retry's pause, cut short if the client hangs up meanwhile.
+awaitable<void> pause_unless_client_gone(RequestContext& ctx, std::chrono::milliseconds duration) {
+  if (ctx.client_gone) co_return;
+  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+  ctx.on_client_gone = cancel_on_hangup(timer);
+  co_await timer.async_wait(use_nothrow);
+  ctx.on_client_gone = nullptr;
 }
 
 double ms_since(Clock::time_point start) {
@@ -529,7 +539,8 @@ awaitable<void> route_and_answer(Worker& worker, const Snapshot& snapshot,
         if (last && next == tried.back()) upstream_hint = last->retry_after;
         ++ctx.attempted_retries;
         worker.metrics.count(CounterId::kRetries, {group.name});
-        co_await sleep_for(backoff(static_cast<int>(attempt_no - 1), retry_floor, upstream_hint));
+        co_await pause_unless_client_gone(
+            ctx, backoff(static_cast<int>(attempt_no - 1), retry_floor, upstream_hint));
         if (ctx.client_gone) co_return;
       }
       const DeploymentRuntime* deployment = pick();
@@ -610,21 +621,15 @@ awaitable<void> route_and_answer(Worker& worker, const Snapshot& snapshot,
   if (last) co_await send_error(client, ctx, last->error, keep_alive);
 }
 
-// Resolves when the client disconnects before the answer is complete, and
-// aborts the upstream exchange right away.
-awaitable<void> watch_client(ClientConnection& client, RequestContext& ctx) {
-  co_await wait_for_client_close(client.socket());
-  if (!ctx.finished) {
+// A client that hangs up while its answer is produced: stop at once, and
+// abort the upstream exchange if one is running (the hook is set per
+// attempt and per retry pause). Plain function: no lambdas in coroutines.
+std::function<void()> on_client_hangup(RequestContext& ctx) {
+  return [&ctx] {
+    if (ctx.finished) return;
     ctx.client_gone = true;
     if (ctx.on_client_gone) ctx.on_client_gone();
-  }
-}
-
-awaitable<void> answer(Worker& worker, const Snapshot& snapshot, const ModelGroup& group,
-                       const RankedRoute* ranking, InboundRequest& request,
-                       ClientConnection& client, RequestContext& ctx, bool keep_alive) {
-  co_await route_and_answer(worker, snapshot, group, ranking, request, client, ctx, keep_alive);
-  ctx.finished = true;
+  };
 }
 
 // Scores and ranks (plain function: no braced initialisers in coroutines).
@@ -927,11 +932,12 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
   }
   ctx.proxied = true;
 
-  // Race the answer against the client hanging up; whichever ends first
-  // stops the other.
-  co_await (answer(worker, snapshot, *group, ranked ? &ranking : nullptr, request, client, ctx,
-                   keep_alive) ||
-            watch_client(client, ctx));
+  {
+    ClientHangupWatch hangup_watch(client.socket(), on_client_hangup(ctx));
+    co_await route_and_answer(worker, snapshot, *group, ranked ? &ranking : nullptr, request,
+                              client, ctx, keep_alive);
+    ctx.finished = true;
+  }
   if (ctx.client_gone && ctx.status == 0) {
     ctx.status = 499;  // nginx's "client closed request"
     ctx.error_code = "client_closed_request";

@@ -5,7 +5,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { randomToken, installExitGuard } from './lib/gateway.mjs';
-import { openStream, assertErrorObject, assertOpenAIError, parsePrometheus, sleep } from './lib/http.mjs';
+import http from 'node:http';
+import { openStream, assertErrorObject, assertOpenAIError, parsePrometheus, sleep, waitFor } from './lib/http.mjs';
 import { CHAT_REPLY, CHAT_REPLY_PIECES, FAKE_USAGE, MIDSTREAM_DROP_PIECES, SLOWSTREAM_INTERVAL_MS } from './fake_upstream.mjs';
 
 installExitGuard();
@@ -117,6 +118,35 @@ describe('streaming', () => {
     } finally {
       st.abort();
     }
+  });
+
+  it('client disconnect while a non-streaming answer is pending closes the upstream connection and logs 499', T, async () => {
+    const nonce = randomToken('hangup');
+    const body = JSON.stringify({ model: 'fake-slow', messages: [{ role: 'user', content: nonce }] });
+    const url = new URL('/v1/chat/completions', s.baseUrl);
+    const req = http.request(url, {
+      method: 'POST',
+      headers: { ...s.auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    req.on('error', () => {}); // the abort below
+    req.end(body);
+    // The fake answers `slow` after 1 s; hang up while the gateway waits.
+    const up = await s.fake.waitForRequest((r) => r.rawBody.includes(nonce), 2000);
+    const disconnectAt = Date.now();
+    req.destroy();
+    await s.fake.waitForClose(up, 1500);
+    assert.equal(up.aborted, true, 'upstream answer should have been cut short, not completed');
+    assert.ok(up.closedAt - disconnectAt <= 500, `upstream saw the close ${up.closedAt - disconnectAt} ms after the disconnect`);
+    const line = await waitFor(
+      () => s.gw.stdoutLines.map((l) => { try { return JSON.parse(l); } catch { return null; } })
+        .find((o) => o && o.type === 'access' && o.model_group === 'fake-slow' && o.status === 499),
+      'an access-log line with status 499',
+      3000,
+    );
+    assert.equal(line.error_code, 'client_closed_request');
+    // Still serving.
+    const after = await s.chat('fake-normal', randomToken('after-hangup'));
+    assert.equal(after.status, 200, after.text);
   });
 
   it('client disconnect mid-stream closes the upstream connection within ~1 s', T, async () => {
