@@ -2,8 +2,8 @@
 
 #include <boost/json.hpp>
 
-#include "api/json_scratch.h"
 #include "api/sse.h"
+#include "api/usage_scan.h"
 #include "providers/anthropic/stream_translator.h"
 #include "providers/anthropic/translate_request.h"
 #include "providers/anthropic/translate_response.h"
@@ -76,11 +76,8 @@ class PassthroughTranslator final : public ResponseTranslator {
   explicit PassthroughTranslator(const DeploymentRuntime& deployment) : deployment_(deployment) {}
   bool passthrough() const override { return true; }
   Result<std::string> body(std::string upstream_body, TokenUsage& usage) override {
-    boost::json::error_code ec;
-    ScratchJson scratch;  // read for its usage only
-    auto parsed = scratch.parse(upstream_body, ec);
-    if (ec || !parsed.is_object()) return invalid_upstream_body(deployment_);
-    usage = usage_from(parsed.as_object());
+    // Validated and read for its usage only, without building a DOM.
+    if (!scan_response_usage(upstream_body, usage)) return invalid_upstream_body(deployment_);
     return upstream_body;
   }
   Error error(int status, const std::string& body, const std::string& retry_after,
