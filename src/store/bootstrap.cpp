@@ -20,7 +20,10 @@ std::string describe_target(const StoreOptions& options) {
   auto parsed = boost::urls::parse_uri(options.database_url);
   if (!parsed) return "postgresql (unparsable URL)";
   std::string out = "postgresql://" + std::string(parsed->encoded_host());
-  if (parsed->has_port()) out += ":" + std::string(parsed->port());
+  if (parsed->has_port()) {
+    out += ':';
+    out += parsed->port();
+  }
   out += std::string(parsed->encoded_path());
   return out;
 }
