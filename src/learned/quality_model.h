@@ -59,8 +59,12 @@ struct KnnParams {
   // Latency bounds (0 = unbounded): a query uses only its `query_terms` heaviest
   // features, and each feature keeps only its `max_postings` heaviest rows.
   // Classic impact-ordered pruning: the dropped terms carry little similarity.
+  // max_postings = 16 is the default since 2026-11-28 (a 2 KB prompt's posting
+  // work drops from ~9,400 to ~3,900 adds; 3-fold CV on both shared training
+  // sets within noise, see docs/routing.md "Latency"). It is applied when the
+  // artefact is written, so older artefacts (0 = all postings) load as before.
   uint32_t query_terms = 0;
-  uint32_t max_postings = 0;
+  uint32_t max_postings = 16;
   // Features above max_df are not dropped but approximated by a rank-r
   // factorisation (randomized SVD) of their row x feature block: similarity =
   // exact sparse part + F_row . (V^T q). On prompt templates shared by many
