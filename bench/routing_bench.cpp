@@ -10,7 +10,8 @@
 // Models are trained at start-up on synthetic data shaped like the shared
 // routing data (2,000 queries, 11 candidates) with few epochs: latency depends
 // on the shapes, not on how well the weights were fitted.
-// SWITCHYARD_BENCH_HASH_BITS=N trains them with 2^N hashed buckets instead of the default.
+// SWITCHYARD_BENCH_HASH_BITS=N trains them with 2^N hashed buckets instead of the default;
+// SWITCHYARD_BENCH_KNN_MAX_POSTINGS=N trains knn with --max-postings N.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -102,6 +103,9 @@ std::map<std::string, std::shared_ptr<const RouterModel>>& routers() {
       o.svm.platt_folds = 2;
       o.mlp.max_epochs = 1;
       o.mf.max_epochs = 1;
+      if (const char* cap = std::getenv("SWITCHYARD_BENCH_KNN_MAX_POSTINGS")) {
+        o.knn.max_postings = static_cast<uint32_t>(std::atoi(cap));
+      }
       if (const char* bits = std::getenv("SWITCHYARD_BENCH_HASH_BITS")) {
         o.tfidf.hash_bits = std::atoi(bits);
       }

@@ -66,7 +66,7 @@ Featurizer
 knn     --k N|auto (auto: best of 10..200 on the validation slice)  --knn-power X (1)
         --prior-weight X (0)  --max-df X (0.05)  --common-rank N (16; 0 = drop features above
         max-df instead of approximating them)
-        --query-terms N (0 = all)  --max-postings N (16; 0 = all): latency bounds
+        --query-terms N (0 = all)  --max-postings N (0 = all): latency bounds
 svm     --svm-loss logistic|hinge (logistic)
         logistic: --svm-c-grid X,Y,.. (0.1,0.3,..,1000): C per candidate by 3-fold log-loss
         hinge: --svm-c X (1)  --svm-epochs N (100)  --svm-balanced; Platt on 3-fold scores

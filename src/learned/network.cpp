@@ -113,7 +113,7 @@ template <uint32_t W>
     const float* __restrict row = weights + static_cast<size_t>(i) * stride;
     for (uint32_t j = 0; j < W / 8; ++j) {
       Float8 w;
-      std::memcpy(&w, row + 8 * j, sizeof(w));
+      std::memcpy(&w, row + size_t{8} * j, sizeof(w));
       local[j] += v * w;
     }
   }

@@ -59,12 +59,13 @@ struct KnnParams {
   // Latency bounds (0 = unbounded): a query uses only its `query_terms` heaviest
   // features, and each feature keeps only its `max_postings` heaviest rows.
   // Classic impact-ordered pruning: the dropped terms carry little similarity.
-  // max_postings = 16 is the default since 2026-11-28 (a 2 KB prompt's posting
-  // work drops from ~9,400 to ~3,900 adds; 3-fold CV on both shared training
-  // sets within noise, see docs/routing.md "Latency"). It is applied when the
-  // artefact is written, so older artefacts (0 = all postings) load as before.
+  // Both are applied when the artefact is written / read from it, so every
+  // artefact routes with the bounds it was trained with. max_postings = 16
+  // more than halves a 2 KB prompt's posting work, but it cost 0.012-0.017 of
+  // test accuracy on the shared data sets (docs/routing.md "Latency"), so the
+  // default stays exact.
   uint32_t query_terms = 0;
-  uint32_t max_postings = 16;
+  uint32_t max_postings = 0;
   // Features above max_df are not dropped but approximated by a rank-r
   // factorisation (randomized SVD) of their row x feature block: similarity =
   // exact sparse part + F_row . (V^T q). On prompt templates shared by many

@@ -268,16 +268,16 @@ TEST(LearnedFastPath, WideCustomLayerUsesTheGenericPaddedLoop) {
   for (size_t c = 0; c < 40; ++c) EXPECT_TRUE(same_bits(fast[c], reference[c])) << c;
 }
 
-TEST(LearnedFastPath, KnnKeepsSixteenPostingsPerFeatureByDefault) {
-  // The default posting cap (2026-11-28) bounds a decision's sparse work; 0
-  // keeps every posting, as artefacts written before it did.
+TEST(LearnedFastPath, KnnPostingCapKeepsTheHeaviestPostings) {
+  // --max-postings N keeps each feature's N heaviest postings; the default (0)
+  // keeps every posting.
   const Dataset data = mixed_dataset(300, 31);
+  EXPECT_EQ(TrainOptions().knn.max_postings, 0u);
   for (const uint32_t cap : {16u, 0u}) {
     TrainOptions o = fast_options("knn");
     o.tfidf.hash_bits = 12;
     o.knn.max_df = 0.2;  // lists of up to 20 % of the rows, so the cap has work to do
-    if (cap == 0) o.knn.max_postings = 0;
-    EXPECT_EQ(TrainOptions().knn.max_postings, 16u);
+    o.knn.max_postings = cap;
     auto outcome = train_router(data, o);
     ASSERT_TRUE(outcome.ok());
     auto artefact = Artefact::parse(outcome->artefact);
