@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "learned/simd.h"
@@ -138,20 +139,23 @@ void low_rank_avx2(const float*, const float*, uint32_t, size_t, float*) {}
 // The k most similar of rows [0, rows) (the k smallest keys), in key order.
 // The heap offered every row is exact but costs a few hundred heap updates at
 // k = 50; instead a lower bound of the k-th best similarity is found first (the
-// rows cut into k runs: each run's maximum is a different row, so the smallest
-// of those maxima is at most the k-th best), only rows at least as similar as
-// the bound (and NaN) are keyed, and the k best keys are selected from those.
-void top_k_rows(const float* sim, uint32_t rows, size_t k, std::vector<uint64_t>& out) {
+// rows cut into up to 4k runs: each run's maximum is a different row, so the
+// k-th largest of those maxima is at most the k-th best), only rows at least as
+// similar as the bound (and NaN) are keyed, and the k best keys are selected
+// from those. `run_max` is scratch.
+void top_k_rows(const float* sim, uint32_t rows, size_t k, std::vector<float>& run_max,
+                std::vector<uint64_t>& out) {
   out.clear();
   if (k >= rows) {
     for (uint32_t r = 0; r < rows; ++r) out.push_back(neighbour_key(sim[r], r));
     std::sort(out.begin(), out.end());
     return;
   }
-  const auto run = static_cast<uint32_t>(rows / k);  // >= 1
+  const size_t runs = std::min<size_t>(rows, 4 * k);    // >= k
+  const auto run = static_cast<uint32_t>(rows / runs);  // >= 1
   const float lowest = -std::numeric_limits<float>::infinity();
-  float bar = std::numeric_limits<float>::infinity();
-  for (size_t g = 0; g < k; ++g) {
+  run_max.resize(runs);
+  for (size_t g = 0; g < runs; ++g) {
     uint32_t r = static_cast<uint32_t>(g) * run;
     const uint32_t end = r + run;
     Float4 most = {lowest, lowest, lowest, lowest};
@@ -162,8 +166,11 @@ void top_k_rows(const float* sim, uint32_t rows, size_t k, std::vector<uint64_t>
     }
     float m = std::max(std::max(most[0], most[1]), std::max(most[2], most[3]));
     for (; r < end; ++r) m = sim[r] > m ? sim[r] : m;
-    bar = std::min(bar, m);
+    run_max[g] = m;
   }
+  std::nth_element(run_max.begin(), run_max.begin() + static_cast<ptrdiff_t>(k - 1), run_max.end(),
+                   std::greater<float>());
+  const float bar = run_max[k - 1];
   const Float4 bars = {bar, bar, bar, bar};
   uint32_t r = 0;
   for (; r + 4 <= rows; r += 4) {
@@ -340,7 +347,7 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
       }
       for (; p < end; ++p) sim[p->row] += v * p->value;
     }
-    top_k_rows(sim, rows_, top.k, s.neighbours);
+    top_k_rows(sim, rows_, top.k, s.run_max, s.neighbours);
   } else {
     // Sparse path: only rows sharing a feature with the query are touched.
     if (s.hit.size() < rows_) {

@@ -26,6 +26,7 @@ struct ScoringScratch {
   std::vector<uint8_t> hit;              // knn: row touched in this call (sparse path)
   std::vector<uint32_t> hit_rows;
   std::vector<uint64_t> neighbours;     // knn: (similarity, row) sort keys
+  std::vector<float> run_max;           // knn: top-k bound, maxima of runs of rows
   std::vector<uint32_t> query_order;    // knn: query terms by weight
   std::vector<uint32_t> posting_terms;  // knn: query terms with postings, in order
   std::vector<uint32_t> common_terms;   // knn: query terms in the low-rank block
