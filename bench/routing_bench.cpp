@@ -10,7 +10,8 @@
 // Models are trained at start-up on synthetic data shaped like the shared
 // routing data (2,000 queries, 11 candidates) with few epochs: latency depends
 // on the shapes, not on how well the weights were fitted.
-// SWITCHYARD_BENCH_HASH_BITS=N trains them with 2^N hashed buckets instead of the default.
+// SWITCHYARD_BENCH_HASH_BITS=N trains them with 2^N hashed buckets instead of the default;
+// SWITCHYARD_BENCH_KNN_MAX_POSTINGS=N trains knn with --max-postings N.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -86,7 +87,14 @@ std::map<std::string, std::shared_ptr<const RouterModel>>& routers() {
   static std::map<std::string, std::shared_ptr<const RouterModel>> all = [] {
     std::map<std::string, std::shared_ptr<const RouterModel>> out;
     const Dataset data = synthetic_routing_data(2000, 11);
-    for (const char* strategy : {"knn", "svm", "mlp", "mf", "hybrid"}) {
+    // SWITCHYARD_BENCH_ONLY=<strategy> trains that router alone (svm for
+    // "featurize"): training under valgrind takes minutes per router.
+    std::vector<std::string> strategies = {"knn", "svm", "mlp", "mf", "hybrid"};
+    if (const char* only = std::getenv("SWITCHYARD_BENCH_ONLY")) {
+      const std::string s = only;
+      strategies = {s == "featurize" || s == "file" ? std::string("svm") : s};
+    }
+    for (const std::string& strategy : strategies) {
       TrainOptions o;
       o.strategy = strategy;
       o.validation_fraction = 0.1;
@@ -95,12 +103,16 @@ std::map<std::string, std::shared_ptr<const RouterModel>>& routers() {
       o.svm.platt_folds = 2;
       o.mlp.max_epochs = 1;
       o.mf.max_epochs = 1;
+      if (const char* cap = std::getenv("SWITCHYARD_BENCH_KNN_MAX_POSTINGS")) {
+        o.knn.max_postings = static_cast<uint32_t>(std::atoi(cap));
+      }
       if (const char* bits = std::getenv("SWITCHYARD_BENCH_HASH_BITS")) {
         o.tfidf.hash_bits = std::atoi(bits);
       }
       auto outcome = train_router(data, o);
       if (!outcome.ok()) {
-        std::fprintf(stderr, "training %s failed: %s\n", strategy, outcome.error().message.c_str());
+        std::fprintf(stderr, "training %s failed: %s\n", strategy.c_str(),
+                     outcome.error().message.c_str());
         std::exit(1);
       }
       out[strategy] = *RouterModel::load_bytes(outcome->artefact);
@@ -235,11 +247,12 @@ namespace {
 
 // Instruction counts (load-independent): SWITCHYARD_BENCH_CALLS=N makes the
 // binary run N featurizations and N decisions per router instead of the
-// benchmarks, each batch in one call of count_calls(), e.g.
-//   SWITCHYARD_BENCH_CALLS=1000 valgrind --tool=callgrind --collect-atstart=no
-//     --toggle-collect='*count_calls*' --dump-after='*count_calls*' build/switchyard-routing-bench
-// writes one callgrind dump per batch (featurize, then knn, svm, mlp, mf, hybrid,
-// file), in that order; Ir / N is the per-call count.
+// benchmarks, each batch in one call of count_calls() (featurize, then knn, svm,
+// mlp, mf, hybrid, file). SWITCHYARD_BENCH_ONLY=<batch> runs that batch alone,
+// so the total of
+//   SWITCHYARD_BENCH_ONLY=knn SWITCHYARD_BENCH_CALLS=1000 valgrind --tool=callgrind
+//     --collect-atstart=no --toggle-collect='*count_calls*' build/switchyard-routing-bench
+// divided by N is one decision's instruction count (featurize + score).
 void run_calls(const std::string& what, size_t n) {
   const auto& prompts = prompts_2kb();
   if (what == "featurize") {
@@ -275,6 +288,9 @@ int main(int argc, char** argv) {
     const auto n = static_cast<size_t>(std::atoll(calls));
     std::vector<std::string> what = {"featurize", "knn", "svm", "mlp", "mf", "hybrid"};
     if (routers().count("file")) what.emplace_back("file");
+    // SWITCHYARD_BENCH_ONLY=knn (one batch name) counts that batch alone, so a
+    // callgrind total is that router's Ir / N.
+    if (const char* only = std::getenv("SWITCHYARD_BENCH_ONLY")) what = {only};
     for (const auto& w : what) {
       // One untimed call first, so the thread's scratch buffers are grown outside the count.
       run_calls(w, 1);

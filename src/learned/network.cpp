@@ -1,13 +1,32 @@
 #include "learned/network.h"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+
+#include "learned/simd.h"
 
 namespace switchyard::learned {
 
 namespace json = boost::json;
+
+namespace {
+std::atomic<bool> g_force_baseline{false};
+}  // namespace
+
+bool use_avx2() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool has = __builtin_cpu_supports("avx2") != 0;
+  return has && !g_force_baseline.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+void force_baseline_simd(bool on) { g_force_baseline.store(on, std::memory_order_relaxed); }
 
 const char* activation_name(Activation a) {
   switch (a) {
@@ -76,6 +95,35 @@ void gather_rows(const SparseVector& x, uint32_t in, const float* weights, size_
   std::copy_n(local, W, acc);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+using Float8 = float __attribute__((vector_size(32)));
+
+// gather_rows<W> with 8-float registers: the same adds per output, in input order.
+template <uint32_t W>
+[[gnu::target("avx2")]] void gather_rows_avx2(const SparseVector& x, uint32_t in,
+                                              const float* weights, size_t stride,
+                                              float* __restrict acc) {
+  static_assert(W % 8 == 0);
+  Float8 local[W / 8];
+  std::memcpy(local, acc, sizeof(local));
+  for (size_t k = 0; k < x.size(); ++k) {
+    const uint32_t i = x.index[k];
+    if (i >= in) continue;
+    const float v = x.value[k];
+    const float* __restrict row = weights + static_cast<size_t>(i) * stride;
+    for (uint32_t j = 0; j < W / 8; ++j) {
+      Float8 w;
+      std::memcpy(&w, row + size_t{8} * j, sizeof(w));
+      local[j] += v * w;
+    }
+  }
+  std::memcpy(acc, local, sizeof(local));
+}
+#define SWITCHYARD_GATHER_AVX2(W) gather_rows_avx2<W>
+#else
+#define SWITCHYARD_GATHER_AVX2(W) gather_rows<W>
+#endif
+
 }  // namespace
 
 void FeedForwardNet::forward(const SparseVector& x, NetScratch& s, std::span<double> out) const {
@@ -93,6 +141,7 @@ void FeedForwardNet::forward(const SparseVector& x, NetScratch& s, std::span<dou
   std::copy(first.bias.begin(), first.bias.end(), s.a.begin());
   float* acc = s.a.data();
   const float* weights = first_padded_.data() + first_offset_;
+  const bool wide = use_avx2();
   switch (stride) {
     case 1:
       gather_rows<1>(x, first.in, weights, stride, acc);
@@ -104,13 +153,22 @@ void FeedForwardNet::forward(const SparseVector& x, NetScratch& s, std::span<dou
       gather_rows<4>(x, first.in, weights, stride, acc);
       break;
     case 8:
-      gather_rows<8>(x, first.in, weights, stride, acc);
+      if (wide)
+        SWITCHYARD_GATHER_AVX2(8)(x, first.in, weights, stride, acc);
+      else
+        gather_rows<8>(x, first.in, weights, stride, acc);
       break;
     case 16:
-      gather_rows<16>(x, first.in, weights, stride, acc);
+      if (wide)
+        SWITCHYARD_GATHER_AVX2(16)(x, first.in, weights, stride, acc);
+      else
+        gather_rows<16>(x, first.in, weights, stride, acc);
       break;
     case 32:
-      gather_rows<32>(x, first.in, weights, stride, acc);
+      if (wide)
+        SWITCHYARD_GATHER_AVX2(32)(x, first.in, weights, stride, acc);
+      else
+        gather_rows<32>(x, first.in, weights, stride, acc);
       break;
     default:
       for (size_t k = 0; k < x.size(); ++k) {

@@ -4,7 +4,10 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
+
+#include "learned/simd.h"
 
 namespace switchyard::learned {
 
@@ -93,6 +96,101 @@ struct TopK {
 // Four floats in one SSE register (the baseline x86-64 target has no wider
 // vectors; GCC spills 32-byte vector types to the stack there).
 using Float4 = float __attribute__((vector_size(16)));
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// See learned/simd.h: chosen at run time, bit-identical to the 4-wide loops.
+using Float8 = float __attribute__((vector_size(32)));
+
+// sim[block rows] = U block . common, for every block of 8 rows (one register
+// per block); eight blocks at a time keep both add pipes busy.
+[[gnu::target("avx2")]] void low_rank_avx2(const float* __restrict u,
+                                           const float* __restrict common, uint32_t rank,
+                                           size_t blocks, float* __restrict sim) {
+  const size_t block_floats = static_cast<size_t>(rank) * 8;
+  size_t b = 0;
+  for (; b + 8 <= blocks; b += 8) {
+    Float8 acc[8] = {};
+    const float* __restrict base = u + b * block_floats;
+    for (uint32_t f = 0; f < rank; ++f) {
+      const float c = common[f];
+      for (size_t j = 0; j < 8; ++j) {
+        Float8 factors;
+        std::memcpy(&factors, base + j * block_floats + size_t{f} * 8, sizeof(factors));
+        acc[j] += c * factors;
+      }
+    }
+    std::memcpy(sim + b * 8, acc, sizeof(acc));
+  }
+  for (; b < blocks; ++b) {
+    Float8 acc = {};
+    const float* __restrict base = u + b * block_floats;
+    for (uint32_t f = 0; f < rank; ++f) {
+      Float8 factors;
+      std::memcpy(&factors, base + size_t{f} * 8, sizeof(factors));
+      acc += common[f] * factors;
+    }
+    std::memcpy(sim + b * 8, &acc, sizeof(acc));
+  }
+}
+#else
+void low_rank_avx2(const float*, const float*, uint32_t, size_t, float*) {}
+#endif
+
+// The k most similar of rows [0, rows) (the k smallest keys), in key order.
+// The heap offered every row is exact but costs a few hundred heap updates at
+// k = 50; instead a lower bound of the k-th best similarity is found first (the
+// rows cut into up to 4k runs: each run's maximum is a different row, so the
+// k-th largest of those maxima is at most the k-th best), only rows at least as
+// similar as the bound (and NaN) are keyed, and the k best keys are selected
+// from those. `run_max` is scratch.
+void top_k_rows(const float* sim, uint32_t rows, size_t k, std::vector<float>& run_max,
+                std::vector<uint64_t>& out) {
+  out.clear();
+  if (k >= rows) {
+    for (uint32_t r = 0; r < rows; ++r) out.push_back(neighbour_key(sim[r], r));
+    std::sort(out.begin(), out.end());
+    return;
+  }
+  const size_t runs = std::min<size_t>(rows, 4 * k);    // >= k
+  const auto run = static_cast<uint32_t>(rows / runs);  // >= 1
+  const float lowest = -std::numeric_limits<float>::infinity();
+  run_max.resize(runs);
+  for (size_t g = 0; g < runs; ++g) {
+    uint32_t r = static_cast<uint32_t>(g) * run;
+    const uint32_t end = r + run;
+    Float4 most = {lowest, lowest, lowest, lowest};
+    for (; r + 4 <= end; r += 4) {
+      Float4 v;
+      std::memcpy(&v, sim + r, sizeof(v));
+      most = v > most ? v : most;  // NaN never replaces
+    }
+    float m = std::max(std::max(most[0], most[1]), std::max(most[2], most[3]));
+    for (; r < end; ++r) m = sim[r] > m ? sim[r] : m;
+    run_max[g] = m;
+  }
+  std::nth_element(run_max.begin(), run_max.begin() + static_cast<ptrdiff_t>(k - 1), run_max.end(),
+                   std::greater<float>());
+  const float bar = run_max[k - 1];
+  const Float4 bars = {bar, bar, bar, bar};
+  uint32_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    Float4 v;
+    std::memcpy(&v, sim + r, sizeof(v));
+    const auto below = v < bars;
+    if (below[0] && below[1] && below[2] && below[3]) continue;
+    for (uint32_t j = r; j < r + 4; ++j) {
+      if (!(sim[j] < bar)) out.push_back(neighbour_key(sim[j], j));
+    }
+  }
+  for (; r < rows; ++r) {
+    if (!(sim[r] < bar)) out.push_back(neighbour_key(sim[r], r));
+  }
+  if (out.size() > k) {
+    std::nth_element(out.begin(), out.begin() + static_cast<ptrdiff_t>(k), out.end());
+    out.resize(k);
+  }
+  std::sort(out.begin(), out.end());
+}
 
 }  // namespace
 
@@ -192,6 +290,10 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
     static_assert(kRowBlock == 8);
     const size_t block_floats = static_cast<size_t>(rank) * kRowBlock;
     size_t b = 0;
+    if (use_avx2()) {
+      low_rank_avx2(u, common, rank, blocks, sim);
+      b = blocks;
+    }
     for (; b + 4 <= blocks; b += 4) {
       Float4 acc[8] = {};
       const float* __restrict base = u + b * block_floats;
@@ -235,22 +337,17 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
       const float v = x.value[k];
       const Posting* p = postings + start[i];
       const Posting* const end = postings + start[i + 1];
+      // Four at a time: fewer loop branches; each add is still its own
+      // load-add-store in list order, so a repeated row would also be exact.
+      for (; p + 4 <= end; p += 4) {
+        sim[p[0].row] += v * p[0].value;
+        sim[p[1].row] += v * p[1].value;
+        sim[p[2].row] += v * p[2].value;
+        sim[p[3].row] += v * p[3].value;
+      }
       for (; p < end; ++p) sim[p->row] += v * p->value;
     }
-    // Only rows at least as similar as the current k-th best can enter the
-    // heap, so the exact key is built for those only. !(a < b) also lets NaN
-    // through, to the exact comparison.
-    float bar = -std::numeric_limits<float>::infinity();
-    uint32_t r = 0;
-    for (; r < rows_ && s.neighbours.size() < top.k; ++r) {
-      if (top.offer(neighbour_key(sim[r], r))) bar = neighbour_similarity(s.neighbours.front());
-    }
-    for (; r < rows_; ++r) {
-      if (!(sim[r] < bar)) {
-        top.offer(neighbour_key(sim[r], r));
-        bar = neighbour_similarity(s.neighbours.front());
-      }
-    }
+    top_k_rows(sim, rows_, top.k, s.run_max, s.neighbours);
   } else {
     // Sparse path: only rows sharing a feature with the query are touched.
     if (s.hit.size() < rows_) {
@@ -276,6 +373,7 @@ void KnnModel::predict(const SparseVector& x, ScoringScratch& s, std::span<doubl
       s.sparse_similarity[r] = 0.0f;
       s.hit[r] = 0;
     }
+    std::sort(s.neighbours.begin(), s.neighbours.end());
   }
   aggregate(s, quality);
 }
@@ -317,6 +415,9 @@ void KnnModel::predict_reference(const SparseVector& x, ScoringScratch& s,
     }
     for (uint32_t r : hit_rows) top.offer(neighbour_key(similarity[r], r));
   }
+  // Neighbours are aggregated most similar first (ties: lower row), whatever
+  // order the selection left them in, so every path sums in the same order.
+  std::sort(s.neighbours.begin(), s.neighbours.end());
   aggregate(s, quality);
 }
 

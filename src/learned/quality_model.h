@@ -26,6 +26,7 @@ struct ScoringScratch {
   std::vector<uint8_t> hit;              // knn: row touched in this call (sparse path)
   std::vector<uint32_t> hit_rows;
   std::vector<uint64_t> neighbours;     // knn: (similarity, row) sort keys
+  std::vector<float> run_max;           // knn: top-k bound, maxima of runs of rows
   std::vector<uint32_t> query_order;    // knn: query terms by weight
   std::vector<uint32_t> posting_terms;  // knn: query terms with postings, in order
   std::vector<uint32_t> common_terms;   // knn: query terms in the low-rank block
@@ -59,6 +60,11 @@ struct KnnParams {
   // Latency bounds (0 = unbounded): a query uses only its `query_terms` heaviest
   // features, and each feature keeps only its `max_postings` heaviest rows.
   // Classic impact-ordered pruning: the dropped terms carry little similarity.
+  // Both are applied when the artefact is written / read from it, so every
+  // artefact routes with the bounds it was trained with. max_postings = 16
+  // more than halves a 2 KB prompt's posting work, but it cost 0.012-0.017 of
+  // test accuracy on the shared data sets (docs/routing.md "Latency"), so the
+  // default stays exact.
   uint32_t query_terms = 0;
   uint32_t max_postings = 0;
   // Features above max_df are not dropped but approximated by a rank-r

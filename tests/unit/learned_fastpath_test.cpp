@@ -1,12 +1,14 @@
 // The request-path fast paths (knn's blocked low-rank pass, interleaved
 // postings and threshold-filtered top-k; the network's first layer) must give
-// bit-identical predictions to the plain reference loops they replace.
+// bit-identical predictions to the plain reference loops they replace, with the
+// AVX2 loops (where the CPU has AVX2) and with the baseline 4-wide loops.
 #include <gtest/gtest.h>
 
 #include <cstring>
 
 #include "learned/quality_model.h"
 #include "learned/router.h"
+#include "learned/simd.h"
 #include "learned_test_util.h"
 
 using namespace switchyard::learned;
@@ -75,27 +77,33 @@ void expect_knn_paths_agree(const TrainOptions& o, size_t rows) {
   ScoringScratch scratch;
   const size_t m = data.models.size();
   std::vector<double> fast(m), reference(m);
-  Rng rng(5);
-  size_t differing_rows = 0;
-  for (int i = 0; i < 200; ++i) {
-    const std::string prompt = i == 0 ? std::string() : mixed_prompt(rng);
-    ASSERT_TRUE(loaded.featurizer->featurize(RouteInput{prompt, {}}, scratch.features, scratch.x));
-    knn->predict(scratch.x, scratch, fast);
-    const std::vector<uint64_t> fast_neighbours = scratch.neighbours;
-    knn->predict_reference(scratch.x, scratch, reference);
-    // Same neighbours (as a set: the heap's order may differ) and same bits.
-    std::vector<uint64_t> a = fast_neighbours, b = scratch.neighbours;
-    std::sort(a.begin(), a.end());
-    std::sort(b.begin(), b.end());
-    EXPECT_EQ(a, b) << "prompt " << i;
-    for (size_t c = 0; c < m; ++c) {
-      EXPECT_TRUE(same_bits(fast[c], reference[c]))
-          << "prompt " << i << " candidate " << c << ": " << fast[c] << " vs " << reference[c];
+  for (const bool baseline : {false, true}) {
+    SCOPED_TRACE(baseline ? "baseline loops" : "AVX2 loops where available");
+    force_baseline_simd(baseline);
+    Rng rng(5);
+    size_t differing_rows = 0;
+    for (int i = 0; i < 200; ++i) {
+      const std::string prompt = i == 0 ? std::string() : mixed_prompt(rng);
+      ASSERT_TRUE(
+          loaded.featurizer->featurize(RouteInput{prompt, {}}, scratch.features, scratch.x));
+      knn->predict(scratch.x, scratch, fast);
+      const std::vector<uint64_t> fast_neighbours = scratch.neighbours;
+      knn->predict_reference(scratch.x, scratch, reference);
+      // Same neighbours (as a set: the heap's order may differ) and same bits.
+      std::vector<uint64_t> a = fast_neighbours, b = scratch.neighbours;
+      std::sort(a.begin(), a.end());
+      std::sort(b.begin(), b.end());
+      EXPECT_EQ(a, b) << "prompt " << i;
+      for (size_t c = 0; c < m; ++c) {
+        EXPECT_TRUE(same_bits(fast[c], reference[c]))
+            << "prompt " << i << " candidate " << c << ": " << fast[c] << " vs " << reference[c];
+      }
+      differing_rows += fast != std::vector<double>(m, fast[0]);
     }
-    differing_rows += fast != std::vector<double>(m, fast[0]);
+    // The check is only worth something if predictions vary between prompts.
+    EXPECT_GT(differing_rows, 20u);
   }
-  // The check is only worth something if predictions vary between prompts.
-  EXPECT_GT(differing_rows, 20u);
+  force_baseline_simd(false);
 }
 
 }  // namespace
@@ -178,18 +186,23 @@ void expect_network_paths_agree(const char* strategy, uint32_t candidates_wanted
   ASSERT_NE(network, nullptr);
   ScoringScratch scratch;
   std::vector<double> fast(m), reference(m);
-  Rng rng(8);
-  for (int i = 0; i < 100; ++i) {
-    const std::string prompt = mixed_prompt(rng);
-    ASSERT_TRUE(loaded.featurizer->featurize(RouteInput{prompt, {}}, scratch.features, scratch.x));
-    network->net().forward(scratch.x, scratch.net, fast);
-    network->net().forward_reference(scratch.x, scratch.net, reference);
-    for (size_t c = 0; c < m; ++c) {
-      EXPECT_TRUE(same_bits(fast[c], reference[c]))
-          << strategy << " prompt " << i << " candidate " << c << ": " << fast[c] << " vs "
-          << reference[c];
+  for (const bool baseline : {false, true}) {
+    force_baseline_simd(baseline);
+    Rng rng(8);
+    for (int i = 0; i < 100; ++i) {
+      const std::string prompt = mixed_prompt(rng);
+      ASSERT_TRUE(
+          loaded.featurizer->featurize(RouteInput{prompt, {}}, scratch.features, scratch.x));
+      network->net().forward(scratch.x, scratch.net, fast);
+      network->net().forward_reference(scratch.x, scratch.net, reference);
+      for (size_t c = 0; c < m; ++c) {
+        EXPECT_TRUE(same_bits(fast[c], reference[c]))
+            << strategy << (baseline ? " baseline" : " avx2") << " prompt " << i << " candidate "
+            << c << ": " << fast[c] << " vs " << reference[c];
+      }
     }
   }
+  force_baseline_simd(false);
 }
 
 }  // namespace
@@ -202,6 +215,36 @@ TEST(LearnedFastPath, SvmPaddedFirstLayerMatchesTheReference) {
 TEST(LearnedFastPath, MlpAndMfPaddedFirstLayerMatchTheReference) {
   expect_network_paths_agree("mlp", 3);  // 16 hidden units (fast_options)
   expect_network_paths_agree("mf", 3);   // 8 factors
+}
+
+TEST(LearnedFastPath, DefaultMlpWidthMatchesTheReference) {
+  // The default 32 hidden units: the 32-wide first layer (4 AVX2 registers).
+  TrainOptions o = fast_options("mlp");
+  o.mlp.hidden = {32};
+  o.tfidf.hash_bits = 12;
+  const Dataset data = mixed_dataset(150, 23);
+  Loaded loaded = train_model(o, data);
+  ASSERT_TRUE(loaded.model);
+  const auto* network = dynamic_cast<const NetworkModel*>(loaded.model.get());
+  ASSERT_NE(network, nullptr);
+  ASSERT_EQ(network->net().layers().front().out, 32u);
+  ScoringScratch scratch;
+  const size_t m = data.models.size();
+  std::vector<double> avx(m), baseline(m), reference(m);
+  Rng rng(9);
+  for (int i = 0; i < 50; ++i) {
+    const std::string prompt = mixed_prompt(rng);
+    ASSERT_TRUE(loaded.featurizer->featurize(RouteInput{prompt, {}}, scratch.features, scratch.x));
+    network->net().forward(scratch.x, scratch.net, avx);
+    force_baseline_simd(true);
+    network->net().forward(scratch.x, scratch.net, baseline);
+    force_baseline_simd(false);
+    network->net().forward_reference(scratch.x, scratch.net, reference);
+    for (size_t c = 0; c < m; ++c) {
+      EXPECT_TRUE(same_bits(avx[c], reference[c])) << "prompt " << i << " candidate " << c;
+      EXPECT_TRUE(same_bits(baseline[c], reference[c])) << "prompt " << i << " candidate " << c;
+    }
+  }
 }
 
 TEST(LearnedFastPath, WideCustomLayerUsesTheGenericPaddedLoop) {
@@ -223,4 +266,33 @@ TEST(LearnedFastPath, WideCustomLayerUsesTheGenericPaddedLoop) {
   net.forward(x, scratch, fast);
   net.forward_reference(x, scratch, reference);
   for (size_t c = 0; c < 40; ++c) EXPECT_TRUE(same_bits(fast[c], reference[c])) << c;
+}
+
+TEST(LearnedFastPath, KnnPostingCapKeepsTheHeaviestPostings) {
+  // --max-postings N keeps each feature's N heaviest postings; the default (0)
+  // keeps every posting.
+  const Dataset data = mixed_dataset(300, 31);
+  EXPECT_EQ(TrainOptions().knn.max_postings, 0u);
+  for (const uint32_t cap : {16u, 0u}) {
+    TrainOptions o = fast_options("knn");
+    o.tfidf.hash_bits = 12;
+    o.knn.max_df = 0.2;  // lists of up to 20 % of the rows, so the cap has work to do
+    o.knn.max_postings = cap;
+    auto outcome = train_router(data, o);
+    ASSERT_TRUE(outcome.ok());
+    auto artefact = Artefact::parse(outcome->artefact);
+    ASSERT_TRUE(artefact.ok());
+    auto start = artefact->u64("model.postings_start", {0});
+    ASSERT_TRUE(start.ok());
+    uint64_t longest = 0;
+    for (size_t i = 1; i < start->size(); ++i)
+      longest = std::max(longest, (*start)[i] - (*start)[i - 1]);
+    if (cap == 0)
+      EXPECT_GT(longest, 16u);
+    else
+      EXPECT_EQ(longest, 16u);
+    EXPECT_EQ(json_number_or(*json_object_at(artefact->header(), "model", "header").value(),
+                             "max_postings", -1),
+              cap);
+  }
 }
