@@ -52,12 +52,14 @@ std::string synthetic_text(Rng& rng, size_t bytes) {
     const auto rank = static_cast<size_t>(std::pow(6000.0, u * u)) % vocabulary.size();
     out += vocabulary[rank];
     const size_t r = rng.below(40);
-    if (r == 0)
+    if (r == 0) {
       out += ".\n";
-    else if (r == 1)
-      out += " " + std::to_string(rng.below(1000));
-    else if (r == 2)
+    } else if (r == 1) {
+      out += ' ';
+      out += std::to_string(rng.below(1000));
+    } else if (r == 2) {
       out += "(x);";
+    }
     out += ' ';
   }
   out.resize(bytes);
