@@ -175,10 +175,14 @@ TokenUsage usage_from(const boost::json::object& response) {
   usage.prompt_tokens = read("prompt_tokens");
   usage.completion_tokens = read("completion_tokens");
   usage.total_tokens = read("total_tokens");
+  derive_total_tokens(usage);
+  return usage;
+}
+
+void derive_total_tokens(TokenUsage& usage) {
   if (usage.total_tokens < 0 && usage.prompt_tokens >= 0) {
     usage.total_tokens = usage.prompt_tokens + std::max<int64_t>(usage.completion_tokens, 0);
   }
-  return usage;
 }
 
 }  // namespace switchyard

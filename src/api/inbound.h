@@ -12,8 +12,8 @@
 namespace switchyard {
 
 enum class ApiRoute { kChatCompletions, kCompletions, kEmbeddings };
-const char* api_route_name(ApiRoute route);     // "/v1/chat/completions", ...
-const char* api_route_suffix(ApiRoute route);   // "/chat/completions", ...
+const char* api_route_name(ApiRoute route);    // "/v1/chat/completions", ...
+const char* api_route_suffix(ApiRoute route);  // "/chat/completions", ...
 
 struct InboundRequest {
   ApiRoute route = ApiRoute::kChatCompletions;
@@ -54,5 +54,8 @@ struct TokenUsage {
 };
 // Reads an OpenAI "usage" object, if `value` has one.
 TokenUsage usage_from(const boost::json::object& response);
+// An answer without total_tokens: prompt + completion (the rule usage_from()
+// and the DOM-free scan in usage_scan.h share).
+void derive_total_tokens(TokenUsage& usage);
 
 }  // namespace switchyard

@@ -80,15 +80,15 @@ class UsageHandler {
   }
   bool on_number_part(string_view, error_code&) { return true; }
   bool on_int64(std::int64_t v, string_view, error_code&) {
-    store(v);
+    value_seen(v);
     return true;
   }
   bool on_uint64(std::uint64_t v, string_view, error_code&) {
-    store(static_cast<int64_t>(v));
+    value_seen(static_cast<int64_t>(v));
     return true;
   }
   bool on_double(double v, string_view, error_code&) {
-    store(static_cast<int64_t>(v));
+    value_seen(static_cast<int64_t>(v));
     return true;
   }
   bool on_bool(bool, error_code&) {
@@ -112,7 +112,6 @@ class UsageHandler {
   }
   // The value under one of the three keys: a number sets it, anything else
   // makes it unknown (the last occurrence of a key wins, as in a DOM).
-  void store(int64_t v) { value_seen(v); }
   void value_seen(int64_t v = -1) {
     if (depth_ == 2 && field_ != nullptr) *field_ = v;
     if (depth_ == 2) field_ = nullptr;
@@ -135,9 +134,7 @@ bool scan_response_usage(std::string_view text, TokenUsage& usage) {
   if (ec || !parser.done() || used != text.size()) return false;
   if (!parser.handler().top_level_object) return false;
   usage = parser.handler().usage;
-  if (usage.total_tokens < 0 && usage.prompt_tokens >= 0) {
-    usage.total_tokens = usage.prompt_tokens + std::max<int64_t>(usage.completion_tokens, 0);
-  }
+  derive_total_tokens(usage);
   return true;
 }
 
