@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/format.h"
+#include "core/read_buffer.h"
 #include "providers/anthropic/translate_request.h"
 #include "server/admin.h"
 #include "server/config_admin.h"
@@ -473,8 +474,6 @@ void record(Worker& worker, const RequestContext& ctx) {
 }
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-constexpr size_t kClientReadReserve = 2048;
-constexpr uint64_t kMaxBodyReadReserve = 64 * 1024;
 
 // After an error answer to a request whose body was not read (413, bad
 // framing), closing at once would make the kernel reset the connection and
@@ -536,9 +535,7 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
   socket.set_option(tcp::no_delay(true), ignored);
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  // Beast reads max(512, free capacity) bytes at a time: without room an
-  // SDK's ~700 B of headers alone took two reads.
-  buffer.reserve(kClientReadReserve);
+  prepare_read_buffer(buffer);
   ClientConnection client(stream);
   auto& metrics = worker.state.metrics();
   bool lingering = false;
@@ -557,21 +554,13 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
       }
-      // Room for the announced body, so it arrives in as few reads as the
-      // kernel allows (each read is capped at 64 KiB by Beast anyway).
-      if (auto remaining = parser.content_length_remaining()) {
-        buffer.reserve(buffer.size() + std::min<uint64_t>(*remaining, kMaxBodyReadReserve));
-      }
+      reserve_for_body(buffer, parser.content_length_remaining());
       stream.expires_after(worker.client_idle_timeout);
       std::tie(ec, bytes) = co_await http::async_read(stream, buffer, parser, use_nothrow);
     }
     stream.expires_never();
-    // A large body grew the buffer; an idle keep-alive connection should
-    // not keep that memory.
-    if (buffer.size() == 0 && buffer.capacity() > kMaxBodyReadReserve) {
-      buffer.shrink_to_fit();
-      buffer.reserve(kClientReadReserve);
-    }
+    // An idle keep-alive connection should not keep what a large body grew.
+    trim_idle_read_buffer(buffer);
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted) {

@@ -6,14 +6,13 @@
 #include <algorithm>
 #include <boost/url/parse.hpp>
 
+#include "core/read_buffer.h"
 #include "telemetry/log.h"
 
 namespace switchyard {
 
 namespace {
-constexpr size_t kUpstreamReadReserve = 2048;
 constexpr auto kProbeAfterIdle = std::chrono::milliseconds(1000);
-constexpr uint64_t kMaxBodyReadReserve = 64 * 1024;
 }  // namespace
 
 // One TCP (optionally TLS) connection to one upstream host. Owned by the
@@ -145,9 +144,7 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectionPool::acquire(
   }
   auto connection = std::make_unique<UpstreamConnection>();
   connection->pool_key = key;
-  // Beast reads max(512, free capacity) bytes at a time: a typical answer
-  // (headers + ~1 KB of JSON) took two reads without this room.
-  connection->buffer.reserve(kUpstreamReadReserve);
+  prepare_read_buffer(connection->buffer);
   beast::tcp_stream stream(io_);
   const auto connect_deadline = std::min(deadline, Clock::now() + connect_timeout_);
   stream.expires_at(connect_deadline);
@@ -189,10 +186,7 @@ void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection) {
   auto& list = idle_[connection->pool_key];
   if (list.size() >= max_idle_per_host_) return;  // closes it
   // An idle connection should not keep what a large answer grew.
-  if (connection->buffer.capacity() > kMaxBodyReadReserve) {
-    connection->buffer.shrink_to_fit();
-    connection->buffer.reserve(kUpstreamReadReserve);
-  }
+  trim_idle_read_buffer(connection->buffer);
   connection->lowest().expires_never();
   connection->idle_since = Clock::now();
   list.push_back(std::move(connection));
@@ -255,11 +249,7 @@ awaitable<UpstreamFailure> UpstreamCall::attempt(const UpstreamRequest& request,
         co_return co_await http::async_read_header(s, connection_->buffer, *parser_, use_nothrow);
       });
   if (read_ec) co_return classify(read_ec, cancelled_);
-  // Room for the announced body, so it comes in as few reads as possible.
-  if (auto remaining = parser_->content_length_remaining()) {
-    connection_->buffer.reserve(connection_->buffer.size() +
-                                std::min<uint64_t>(*remaining, kMaxBodyReadReserve));
-  }
+  reserve_for_body(connection_->buffer, parser_->content_length_remaining());
   co_return UpstreamFailure::kNone;
 }
 
