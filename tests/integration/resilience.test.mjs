@@ -6,7 +6,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { configPath, randomToken, installExitGuard } from './lib/gateway.mjs';
-import { openStream, parsePrometheus } from './lib/http.mjs';
+import http from 'node:http';
+import { openStream, parsePrometheus, sleep, waitFor } from './lib/http.mjs';
 import { CHAT_REPLY, RATELIMIT_MESSAGE, BADREQUEST_MESSAGE, SLOW_DELAY_MS } from './fake_upstream.mjs';
 
 installExitGuard();
@@ -225,5 +226,50 @@ describe('resilience', () => {
     assert.ok(sum('switchyard_fallbacks_total', (l) => l.from === 'always-500' && l.to === 'healthy') >= 1);
     assert.ok(sum('switchyard_deployment_cooldowns_total', (l) => l.deployment === 'limited-only') >= 1);
     assert.ok(sum('switchyard_no_available_deployment_total', (l) => l.model_group === 'limited') >= 1);
+  });
+});
+
+describe('a client that hangs up during a retry pause', () => {
+  let s;
+  before(async () => {
+    s = await startStack({ config: configPath('retry_pause.yaml') });
+  });
+  after(async () => {
+    if (s) await s.close();
+  });
+
+  it('ends the request at once (499) instead of sleeping out the 3 s pause', T, async () => {
+    const nonce = randomToken('pause-hangup');
+    const body = JSON.stringify({ model: 'failing', messages: [{ role: 'user', content: nonce }] });
+    const req = http.request(new URL('/v1/chat/completions', s.baseUrl), {
+      method: 'POST',
+      headers: { ...s.auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    req.on('error', () => {}); // the abort below
+    req.end(body);
+    // The first attempt fails with 500; router_settings.retry_after makes
+    // the gateway wait 3 s before the next. Hang up inside that pause.
+    await s.fake.waitForRequest((r) => r.rawBody.includes(nonce), 2000);
+    await sleep(300);
+    const disconnectAt = Date.now();
+    req.destroy();
+    const line = await waitFor(
+      () =>
+        s.gw.stdoutLines
+          .map((l) => {
+            try {
+              return JSON.parse(l);
+            } catch {
+              return null;
+            }
+          })
+          .find((o) => o && o.type === 'access' && o.model_group === 'failing' && o.status === 499),
+      'an access-log line with status 499',
+      5000,
+    );
+    const endedAfter = Date.now() - disconnectAt;
+    assert.ok(endedAfter < 1500, `the request ended ${endedAfter} ms after the hang-up (the pause is 3 s)`);
+    assert.equal(line.error_code, 'client_closed_request');
+    assert.equal(s.fake.find(nonce).length, 1, 'no attempt after the hang-up');
   });
 });
