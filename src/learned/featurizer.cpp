@@ -7,41 +7,13 @@
 #include <cstring>
 
 #include "learned/hashing.h"
+#include "learned/normalise.h"
 
 namespace switchyard::learned {
 
 namespace json = boost::json;
 
 namespace {
-
-// Byte classes, looked up once per byte on the request path.
-enum : uint8_t { kSpace = 1, kWord = 2, kDigit = 4, kCode = 8, kNewline = 16 };
-
-struct ByteTables {
-  uint8_t cls[256];
-  char lower[256];
-  // Added up per raw byte: newlines in bits 0-20, digits 21-41, code punctuation 42-62.
-  uint64_t counts[256];
-  ByteTables() {
-    for (int c = 0; c < 256; ++c) {
-      uint8_t k = 0;
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') k |= kSpace;
-      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-          c >= 0x80) {
-        k |= kWord;
-      }
-      if (c >= '0' && c <= '9') k |= kDigit;
-      for (char p : std::string_view("{}[]();=<>_#"))
-        k |= (c == static_cast<unsigned char>(p)) ? kCode : 0;
-      if (c == '\n') k |= kNewline;
-      cls[c] = k;
-      lower[c] = static_cast<char>((c >= 'A' && c <= 'Z') ? c + 32 : c);
-      counts[c] = ((k & kNewline) ? 1ULL : 0ULL) | ((k & kDigit) ? 1ULL << 21 : 0ULL) |
-                  ((k & kCode) ? 1ULL << 42 : 0ULL);
-    }
-  }
-};
-const ByteTables kBytes;
 
 // 1 + ln(count), tabulated for the counts that occur in practice.
 float sublinear_tf(float count) {
@@ -177,64 +149,20 @@ HashedTfidfFeaturizer::HashedTfidfFeaturizer(HashedTfidfSpec spec, std::vector<f
 
 namespace {
 
-// Zero bytes after the normalised text, so 8-byte loads near its end stay in bounds.
-constexpr size_t kTextPadding = 8;
 // Odd 64-bit constant (2^64 / golden ratio) of the character n-gram hash.
 constexpr uint64_t kCharHashMultiplier = 0x9E3779B97F4A7C15ULL;
 
 }  // namespace
 
 void HashedTfidfFeaturizer::normalise_text(std::string_view text, FeatureScratch& s) const {
-  // One pass: lower-case, collapse whitespace, find word boundaries and count
-  // the byte classes the dense features need. max_bytes <= 2^20 keeps the
-  // packed 21-bit counters from overflowing.
+  // max_bytes <= 2^20 (checked when the spec is read) keeps the packed
+  // byte-class counters from overflowing.
   if (text.size() > spec_.max_bytes) text = text.substr(text.size() - spec_.max_bytes);
-  std::string& out = s.text;
-  out.resize(text.size() + kTextPadding);
-  // At most one word per two bytes, plus one; the vectors only grow.
-  const size_t max_words = text.size() / 2 + 2;
-  if (s.word_start.size() < max_words) {
-    s.word_start.resize(max_words);
-    s.word_end.resize(max_words);
-  }
-  uint32_t* const starts = s.word_start.data();
-  uint32_t* const ends = s.word_end.data();
-  uint32_t n_starts = 0, n_ends = 0;
-  char* const begin = out.data();
-  char* w = begin;
-  bool in_space = false, in_word = false;
-  uint64_t classes = 0;
-  for (unsigned char c : text) {
-    classes += kBytes.counts[c];
-    const uint8_t k = kBytes.cls[c];
-    if (k & kSpace) {
-      if (in_word) ends[n_ends++] = static_cast<uint32_t>(w - begin);
-      in_word = false;
-      if (!in_space) *w++ = ' ';
-      in_space = true;
-      continue;
-    }
-    in_space = false;
-    const bool word = (k & kWord) != 0;
-    if (word != in_word) {
-      if (word)
-        starts[n_starts++] = static_cast<uint32_t>(w - begin);
-      else
-        ends[n_ends++] = static_cast<uint32_t>(w - begin);
-      in_word = word;
-    }
-    *w++ = kBytes.lower[c];
-  }
-  if (in_word) ends[n_ends++] = static_cast<uint32_t>(w - begin);
-  s.words = n_starts;
-  const auto n = static_cast<size_t>(w - begin);
-  std::memset(w, 0, kTextPadding);
-  out.resize(n + kTextPadding);
-  s.byte_classes = classes;
+  normalise_prompt(text, s);
   // Each word hashed once, 8 bytes at a time (same as word_hash(); the zero
   // padding after the text makes the unaligned loads safe).
   if (s.word_hash.size() < s.words) s.word_hash.resize(s.words);
-  const char* t = out.data();
+  const char* t = s.text.data();
   for (size_t i = 0; i < s.words; ++i) {
     const uint32_t a = s.word_start[i], len = s.word_end[i] - a;
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ len;
@@ -253,8 +181,8 @@ void HashedTfidfFeaturizer::normalise_text(std::string_view text, FeatureScratch
 template <typename Emit>
 void HashedTfidfFeaturizer::for_each_bucket(const FeatureBlock& block, const FeatureScratch& s,
                                             Emit&& emit) const {
-  const std::string& text = s.text;
-  const size_t n = text.size() - kTextPadding;
+  const std::string_view text(s.text.data(), s.text_size + kTextPadding);
+  const size_t n = s.text_size;
   if (block.kind == BlockKind::kChar) {
     // Multiply-shift hash of the n-gram bytes packed little-endian with n in
     // the top byte: a few instructions per n-gram, which matters because a
@@ -358,7 +286,7 @@ double sum_of_squares(const float* v, size_t n) {
 }  // namespace
 
 size_t HashedTfidfFeaturizer::max_ngrams(const FeatureScratch& s) const {
-  const size_t n = s.text.size() - kTextPadding;
+  const size_t n = s.text_size;
   const size_t words = s.words;
   size_t total = 0;
   for (const FeatureBlock& block : spec_.blocks) {

@@ -44,7 +44,10 @@ struct RouteInput {
 // featurize()). The table is kept all-empty, and `count` and `total` all-zero,
 // between calls (only the used slots are reset).
 struct FeatureScratch {
-  std::string text;                  // normalised prompt (+ 8 zero bytes of padding)
+  // The normalised prompt is text[0, text_size), followed by 8 zero bytes of
+  // padding; the buffer only grows.
+  std::string text;
+  uint32_t text_size = 0;
   uint32_t words = 0;                // words in `text`; the vectors below may be longer
   std::vector<uint32_t> word_start;  // word boundaries in `text`
   std::vector<uint32_t> word_end;

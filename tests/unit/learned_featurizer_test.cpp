@@ -9,6 +9,7 @@
 
 #include "learned/featurizer.h"
 #include "learned/hashing.h"
+#include "learned/normalise.h"
 
 using namespace switchyard::learned;
 
@@ -260,4 +261,67 @@ TEST(LearnedFeaturizer, ReusedScratchGivesExactlyTheFreshResult) {
   size_t hashed = 0;
   for (uint32_t i : v.index) hashed += i < f.hash_dim() ? 1 : 0;
   EXPECT_EQ(hashed, 6u);
+}
+
+TEST(LearnedNormalise, SixteenByteStepsEqualTheByteLoop) {
+  // normalise_prompt() classifies 16 bytes per step and hands chunks with a
+  // whitespace run to the byte loop; every output (text, word boundaries,
+  // byte-class counts) must equal normalise_prompt_bytewise(). The alphabet
+  // puts every class boundary of the vector compares next to each other:
+  // whitespace of each kind, runs of it, A/Z/a/z/0/9/_ and their neighbours,
+  // the code punctuation, and bytes >= 0x80.
+  static constexpr char kEdges[] =
+      " \t\n\v\f\r  \x08\x0e\x1f!\"#'()*+/09:;<=>?@AZ[\\]^_`az{|}~\x7f\x80\xff";
+  const std::string alphabet = std::string(kEdges, sizeof(kEdges) - 1) + "Hello World wordy";
+  uint64_t state = 99;
+  auto next = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  FeatureScratch fast, bytewise;
+  size_t runs_of_space = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const size_t len = next() % 200;
+    std::string text(len, ' ');
+    // Some rounds mostly letters and single spaces (the 16-byte path), others
+    // any byte of the alphabet (the fallback, and chunks that switch).
+    const bool prose = round % 2 == 0;
+    for (char& ch : text) {
+      if (prose) {
+        ch = next() % 6 == 0 ? ' ' : static_cast<char>('a' + next() % 26);
+      } else {
+        ch = alphabet[next() % alphabet.size()];
+      }
+    }
+    normalise_prompt(text, fast);
+    normalise_prompt_bytewise(text, bytewise);
+    ASSERT_EQ(fast.text_size, bytewise.text_size) << round;
+    ASSERT_EQ(fast.text.substr(0, fast.text_size + kTextPadding),
+              bytewise.text.substr(0, bytewise.text_size + kTextPadding))
+        << round;
+    ASSERT_EQ(fast.words, bytewise.words) << round;
+    for (uint32_t w = 0; w < bytewise.words; ++w) {
+      ASSERT_EQ(fast.word_start[w], bytewise.word_start[w]) << round;
+      ASSERT_EQ(fast.word_end[w], bytewise.word_end[w]) << round;
+    }
+    ASSERT_EQ(fast.byte_classes, bytewise.byte_classes) << round;
+    runs_of_space += bytewise.text_size < len ? 1 : 0;
+  }
+  // Both kinds of chunk were exercised: some texts lost bytes to collapsing.
+  EXPECT_GT(runs_of_space, 100u);
+}
+
+TEST(LearnedNormalise, KnownExample) {
+  FeatureScratch s;
+  normalise_prompt("  Hi,\t\tTHERE_x 42\n\n{ok}  ", s);
+  EXPECT_EQ(s.text.substr(0, s.text_size), " hi, there_x 42 {ok} ");
+  ASSERT_EQ(s.words, 4u);
+  EXPECT_EQ(s.word_start[0], 1u);
+  EXPECT_EQ(s.word_end[0], 3u);
+  EXPECT_EQ(s.word_start[1], 5u);
+  EXPECT_EQ(s.word_end[1], 12u);
+  const uint64_t mask21 = (uint64_t{1} << 21) - 1;
+  EXPECT_EQ(s.byte_classes & mask21, 2u);          // newlines
+  EXPECT_EQ((s.byte_classes >> 21) & mask21, 2u);  // digits
+  EXPECT_EQ((s.byte_classes >> 42) & mask21, 3u);  // _ { }
 }
