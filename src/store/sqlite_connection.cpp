@@ -58,8 +58,11 @@ class SqliteConnection final : public SqlConnection {
       if (!params[i]) {
         rc = sqlite3_bind_null(stmt, index);
       } else {
+        // SQLITE_STATIC: no copy. `params` outlives every step below, and the
+        // Reset guard clears the bindings before this function returns, so the
+        // statement never keeps a pointer into them.
         rc = sqlite3_bind_text(stmt, index, params[i]->data(), static_cast<int>(params[i]->size()),
-                               SQLITE_TRANSIENT);
+                               SQLITE_STATIC);
       }
       if (rc != SQLITE_OK && rc != SQLITE_RANGE) return sqlite_error(db_, "bind");
     }
