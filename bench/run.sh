@@ -33,6 +33,7 @@ RETRIES=${RETRIES:-2}         # reruns of a disturbed run before keeping it anyw
 RETRY_WAIT=${RETRY_WAIT:-20}  # seconds to wait before such a rerun
 SAMPLES=20                    # curl samples of x-litellm-overhead-duration-ms
 RESULTS_DIR="$ROOT/bench/results"
+LEARNED_STRATEGY=knn          # router of the switchyard-learned target
 
 usage() {
   cat <<EOF
@@ -68,6 +69,8 @@ usage: bench/run.sh [--quick] [options]
                        (>$FOREIGN_MAX% of a core) up to N times (default $RETRIES)
   --build-dir DIR      where switchyard and switchyard-bench-upstream live (default build/)
   --results-dir DIR    where to write <timestamp>.md (default bench/results/)
+  --learned-strategy S the switchyard-learned target's router: knn (default; the
+                       issue's scenario g), svm, mlp, mf or hybrid
 
 Environment: PROXY_CPUS (default 0) and LOAD_CPUS (default 1) are taskset CPU lists.
 EOF
@@ -87,6 +90,7 @@ while [[ $# -gt 0 ]]; do
     --stream-interval-ms) STREAM_INTERVAL_MS=$2; shift ;;
     --build-dir) BUILD_DIR=$(cd "$2" && pwd); shift ;;
     --results-dir) RESULTS_DIR=$2; shift ;;
+    --learned-strategy) LEARNED_STRATEGY=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -190,9 +194,9 @@ if has_switchyard; then
   SY_INFO="${SY_BIN#"$ROOT"/} built $(stat -c '%y' "$SY_BIN" | cut -d. -f1), sha256 $(sha256sum "$TMP/switchyard-under-test" | cut -c1-12)"
   SY_BIN="$TMP/switchyard-under-test"
 fi
-# switchyard-learned: a knn router over two candidates (bench-a, bench-b, the
-# same mock behind both), trained on synthetic prompts with the built-in
-# featurizer, so the measured cost is featurize + score + rank per request.
+# switchyard-learned: an llmrouter-knn router (or --learned-strategy) over two
+# candidates (bench-a, bench-b, the same mock behind both), trained on synthetic
+# prompts with the built-in featurizer, so the measured cost is featurize + score + rank per request.
 if has_target switchyard-learned; then
   awk 'BEGIN {
     srand(7)
@@ -204,7 +208,9 @@ if has_target switchyard-learned; then
       printf "{\"query\": \"%s\", \"quality\": {\"bench-a\": %.3f, \"bench-b\": %.3f}, \"cost_usd\": {\"bench-a\": 0.0001, \"bench-b\": 0.001}}\n", q, a, b
     }
   }' >"$TMP/bench-router.jsonl"
-  "$SY_BIN" train --strategy knn --data "$TMP/bench-router.jsonl" --out "$TMP/bench-knn.syr" --seed 1 \
+  case "$LEARNED_STRATEGY" in knn|svm|mlp|mf|hybrid) ;; *) die "--learned-strategy: knn, svm, mlp, mf or hybrid" ;; esac
+  "$SY_BIN" train --strategy "$LEARNED_STRATEGY" --data "$TMP/bench-router.jsonl" \
+    --out "$TMP/bench-router.syr" --seed 1 \
     >"$TMP/train.log" 2>&1 || { cat "$TMP/train.log" >&2; die "training the bench router failed"; }
 fi
 RESULTS_TSV="$RAW/runs.tsv"
@@ -389,8 +395,9 @@ start_switchyard() {  # target (switchyard | switchyard-nolog)
     done
     printf 'general_settings:\n  master_key: sk-bench-master\n'
     if [[ $t == switchyard-learned ]]; then
-      printf 'router_settings:\n  routing_strategy: llmrouter-knn\n  routing_strategy_args:\n'
-      printf '    model_path: %s\n    cost_weight: 0\n' "$TMP/bench-knn.syr"
+      printf 'router_settings:\n  routing_strategy: llmrouter-%s\n  routing_strategy_args:\n' \
+        "$LEARNED_STRATEGY"
+      printf '    model_path: %s\n    cost_weight: 0\n' "$TMP/bench-router.syr"
     fi
     if [[ $t == switchyard-nolog ]]; then printf 'switchyard_settings:\n  access_log: false\n'; fi
   } >"$cfg"
@@ -757,7 +764,7 @@ fi
 {
   echo "# Switchyard loopback benchmark — $TS"
   echo
-  echo "- Command: \`bench/run.sh$([[ $QUICK == 1 ]] && echo " --quick") --rounds $ROUNDS --duration $DURATION --warmup $WARMUP --retries $RETRIES --targets $TARGETS --scenarios \"$SCENARIOS\"\`"
+  echo "- Command: \`bench/run.sh$([[ $QUICK == 1 ]] && echo " --quick") --rounds $ROUNDS --duration $DURATION --warmup $WARMUP --retries $RETRIES --targets $TARGETS --scenarios \"$SCENARIOS\"$([[ $LEARNED_STRATEGY != knn ]] && echo " --learned-strategy $LEARNED_STRATEGY")\`"
   echo "- Machine: $(uname -sr), $NCPU CPUs, $cpu_model; proxy pinned to CPU $PROXY_CPUS, mock upstream + wrk (1 thread) to CPU $LOAD_CPUS"
   echo "- Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- Tree: $git_rev$git_dirty; switchyard binary: $sy_info"
