@@ -27,8 +27,11 @@ struct QueryResult {
 };
 
 // Error codes carried in Error::code: "db_unavailable" (connection lost or
-// refused: retry later) or "db_error" (the statement failed).
+// refused: retry later), "db_constraint" (a UNIQUE/NOT NULL/... constraint
+// failed; SQLite rolls back only that statement) or "db_error" (the statement
+// failed otherwise).
 inline constexpr const char* kDbUnavailable = "db_unavailable";
+inline constexpr const char* kDbConstraint = "db_constraint";
 inline constexpr const char* kDbError = "db_error";
 bool is_unavailable(const Error& error);
 

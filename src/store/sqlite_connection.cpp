@@ -15,8 +15,11 @@ Error sqlite_error(sqlite3* db, std::string_view what) {
   // A locked or busy database is transient; anything else is a statement error.
   const bool transient = code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR ||
                          code == SQLITE_CANTOPEN || code == SQLITE_FULL;
+  const bool constraint = code == SQLITE_CONSTRAINT;
   return Error::make(ErrorKind::kUnavailable, std::string(what) + ": " + sqlite3_errmsg(db),
-                     transient ? kDbUnavailable : kDbError);
+                     transient    ? kDbUnavailable
+                     : constraint ? kDbConstraint
+                                  : kDbError);
 }
 
 // "$1" (PostgreSQL style) becomes "?1", which SQLite binds by index.

@@ -304,6 +304,31 @@ TEST_P(StoreTest, LargeSpendBatchWithSomeRowsAlreadyWrittenAddsOnlyNewRows) {
   EXPECT_EQ(logs->size(), 100u);  // rows with i % 3 != 0
 }
 
+// SQLite tries each chunk as a plain INSERT and re-runs only a chunk that hit
+// a duplicate: clean chunks before and after it must count exactly once.
+TEST_P(StoreTest, DuplicateInOneChunkLeavesTheOtherChunksCountedOnce) {
+  auto c = migrated();
+  StoreDb db(*c);
+  ASSERT_TRUE(*db.insert_key(make_key("chunky01", 1000.0)));
+  const int64_t t0 = 1'700'000'000'000;
+  std::vector<SpendRecord> batch;  // 100 rows: chunks of 64, 32 and 4
+  for (int i = 0; i < 100; ++i) {
+    std::string id = "chunk-";
+    id += std::to_string(i);
+    batch.push_back(make_spend(id, "chunky01", 0.5, t0 + i));
+  }
+  ASSERT_EQ(*db.write_spend_batch({batch[70]}), 1);  // falls in the 32-row chunk
+  auto all = db.write_spend_batch(batch);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_EQ(*all, 99);
+  EXPECT_DOUBLE_EQ((**db.get_key("chunky01")).spend, 50.0);
+  SpendFilter by_key;
+  by_key.api_key = "chunky01";
+  auto logs = db.spend_logs(by_key);
+  ASSERT_TRUE(logs.ok());
+  EXPECT_EQ(logs->size(), 100u);
+}
+
 TEST_P(StoreTest, SpendBatchIsIdempotentAndSettlesReservations) {
   auto c = migrated();
   StoreDb db(*c);
