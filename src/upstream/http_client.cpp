@@ -192,6 +192,59 @@ void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection) {
   list.push_back(std::move(connection));
 }
 
+namespace {
+bool header_safe(std::string_view text) { return text.find_first_of("\r\n") == text.npos; }
+
+bool framing_header(std::string_view name) {
+  return beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+         beast::iequals(name, "connection");
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+}  // namespace
+
+void append_request_head(std::string& out, const UpstreamRequest& request,
+                         std::string_view host_header) {
+  const auto& headers = request.headers;
+  // Set semantics: only the last occurrence of a name is written.
+  auto replaced_later = [&](size_t i) {
+    for (size_t j = i + 1; j < headers.size(); ++j) {
+      if (beast::iequals(headers[i].first, headers[j].first)) return true;
+    }
+    return false;
+  };
+  bool host_given = false;
+  for (const auto& [name, value] : headers) {
+    if (beast::iequals(name, "host") && header_safe(value)) host_given = true;
+  }
+  out += http::to_string(request.method);
+  out += ' ';
+  out += request.target;
+  out += " HTTP/1.1\r\n";
+  if (!host_given) append_field(out, "Host", host_header);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const auto& [name, value] = headers[i];
+    if (name.empty() || framing_header(name) || !header_safe(name) || !header_safe(value) ||
+        replaced_later(i)) {
+      continue;
+    }
+    append_field(out, name, value);
+  }
+  const auto method = request.method;
+  if (!request.body.empty() || method == http::verb::post || method == http::verb::put ||
+      method == http::verb::options) {
+    out += "Content-Length: ";
+    out += std::to_string(request.body.size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
 UpstreamCall::UpstreamCall(ConnectionPool& pool, UpstreamEndpoint endpoint)
     : pool_(pool), endpoint_(std::move(endpoint)) {}
 
@@ -226,18 +279,21 @@ awaitable<UpstreamFailure> UpstreamCall::attempt(const UpstreamRequest& request,
   was_reused = connection_->reused;
   if (cancelled_) co_return UpstreamFailure::kCancelled;
 
-  http::request<http::string_body> req{request.method, request.target, 11};
-  req.set(http::field::host, endpoint_.host_header());
-  for (const auto& [name, value] : request.headers) req.set(name, value);
-  req.body() = request.body;
-  req.prepare_payload();
-  req.keep_alive(true);
-
+  head_.clear();
+  append_request_head(head_, request, endpoint_.host_header());
   connection_->lowest().expires_at(deadline);
-  auto [write_ec, written] =
-      co_await connection_->with_stream([&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
-        co_return co_await http::async_write(s, req, use_nothrow);
-      });
+  error_code write_ec;
+  if (connection_->secure) {
+    // One TLS record for head and body: an SSL stream writes only the first
+    // buffer of a sequence per step.
+    head_ += request.body;
+    std::tie(write_ec, std::ignore) =
+        co_await asio::async_write(*connection_->secure, asio::buffer(head_), use_nothrow);
+  } else {
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(request.body)};
+    std::tie(write_ec, std::ignore) =
+        co_await asio::async_write(*connection_->plain, buffers, use_nothrow);
+  }
   if (write_ec) co_return classify(write_ec, cancelled_);
   sent_any = true;
 
