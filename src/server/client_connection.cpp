@@ -4,11 +4,27 @@
 
 #include <chrono>
 
+#include "core/try_io.h"
+
 namespace switchyard {
 namespace {
 // A client that stops reading for this long is treated as gone.
 constexpr auto kClientWriteTimeout = std::chrono::seconds(60);
 }  // namespace
+
+// Tried at once first; the write timeout is armed only if the client's socket
+// cannot take the bytes now (core/try_io.h).
+template <class Buffers>
+awaitable<bool> ClientConnection::write(const Buffers& buffers) {
+  bool armed = false;
+  const error_code ec = co_await write_now_or_wait(stream_, buffers, [this, &armed] {
+    stream_.expires_after(kClientWriteTimeout);
+    armed = true;
+  });
+  if (armed) stream_.expires_never();
+  if (ec) failed_ = true;
+  co_return !ec;
+}
 
 void ClientConnection::append_head(std::string& out, int status, const HeaderList& headers,
                                    bool keep_alive) {
@@ -37,11 +53,7 @@ awaitable<bool> ClientConnection::send(int status, std::string_view content_type
   scratch_ += std::to_string(body.size());
   scratch_ += "\r\n\r\n";
   std::array<asio::const_buffer, 2> buffers{asio::buffer(scratch_), asio::buffer(body)};
-  stream_.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(stream_, buffers, use_nothrow);
-  stream_.expires_never();
-  if (ec) failed_ = true;
-  co_return !ec;
+  co_return co_await write(buffers);
 }
 
 awaitable<bool> ClientConnection::begin_stream(int status, const HeaderList& headers,
@@ -52,11 +64,7 @@ awaitable<bool> ClientConnection::begin_stream(int status, const HeaderList& hea
       "content-type: text/event-stream\r\ncache-control: no-cache\r\n"
       "x-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n";
   streaming_ = true;
-  stream_.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(scratch_), use_nothrow);
-  stream_.expires_never();
-  if (ec) failed_ = true;
-  co_return !ec;
+  co_return co_await write(asio::buffer(scratch_));
 }
 
 awaitable<bool> ClientConnection::stream_chunk(std::string_view data) {
@@ -66,21 +74,14 @@ awaitable<bool> ClientConnection::stream_chunk(std::string_view data) {
   int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
   std::array<asio::const_buffer, 3> buffers{asio::buffer(size_line, static_cast<size_t>(len)),
                                             asio::buffer(data), asio::buffer("\r\n", 2)};
-  stream_.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(stream_, buffers, use_nothrow);
-  stream_.expires_never();
-  if (ec) failed_ = true;
-  co_return !ec;
+  co_return co_await write(buffers);
 }
 
 awaitable<bool> ClientConnection::end_stream() {
   if (failed_) co_return false;
-  stream_.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer("0\r\n\r\n", 5), use_nothrow);
-  stream_.expires_never();
+  const bool ok = co_await write(asio::buffer("0\r\n\r\n", 5));
   streaming_ = false;
-  if (ec) failed_ = true;
-  co_return !ec;
+  co_return ok;
 }
 
 struct ClientHangupWatch::State {
@@ -112,12 +113,16 @@ void arm_hangup_watch(std::shared_ptr<ClientHangupWatch::State> state) {
 }  // namespace
 
 ClientHangupWatch::ClientHangupWatch(tcp::socket& socket, std::function<void()> on_hangup)
-    : state_(std::make_shared<State>(State{socket, std::move(on_hangup)})) {
+    : socket_(socket), on_hangup_(std::move(on_hangup)) {}
+
+void ClientHangupWatch::arm() {
+  if (state_) return;
+  state_ = std::make_shared<State>(State{socket_, std::move(on_hangup_)});
   arm_hangup_watch(state_);
 }
 
 ClientHangupWatch::~ClientHangupWatch() {
-  if (!state_->active) return;
+  if (!state_ || !state_->active) return;
   state_->active = false;
   // Nothing else is pending on the socket between requests, so this only
   // withdraws the watch (its handler then runs with operation_aborted).

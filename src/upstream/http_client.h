@@ -6,6 +6,7 @@
 // of one request and gives the body back piece by piece so streams are never
 // buffered whole.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,10 +43,11 @@ class ConnectionPool {
                  size_t max_idle_per_host);
   ~ConnectionPool();
 
-  // A kept-alive idle connection to `endpoint`, or a newly connected one.
-  awaitable<Result<std::unique_ptr<UpstreamConnection>>> acquire(const UpstreamEndpoint& endpoint,
-                                                                 Clock::time_point deadline,
-                                                                 bool allow_reuse);
+  // A kept-alive idle connection to `endpoint`, or a newly connected one
+  // (`before_connect` runs first, if set).
+  awaitable<Result<std::unique_ptr<UpstreamConnection>>> acquire(
+      const UpstreamEndpoint& endpoint, Clock::time_point deadline, bool allow_reuse,
+      const std::function<void()>& before_connect = {});
   // Returns a connection whose last response was read completely.
   void release(std::unique_ptr<UpstreamConnection> connection);
   size_t idle_count() const;
@@ -101,6 +103,11 @@ class UpstreamCall {
   // Reads the rest of the body (bounded by `limit` bytes).
   awaitable<UpstreamFailure> read_all(std::string& out, Clock::time_point deadline, size_t limit);
 
+  // Runs `hook` whenever the call is about to wait for the upstream (connect,
+  // a write the socket cannot take at once, a read of bytes not there yet);
+  // not when everything is already at hand. The hook must be idempotent.
+  void before_wait(std::function<void()> hook) { before_wait_ = std::move(hook); }
+
   // Aborts the exchange (client went away): closes the socket, so the
   // upstream sees the request cancelled and any pending operation ends.
   void cancel();
@@ -118,6 +125,8 @@ class UpstreamCall {
   size_t body_piece_size() const;
   std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
   std::string head_;  // the serialised request head (and body, over TLS)
+  std::function<void()> before_wait_;
+  void about_to_wait(Clock::time_point deadline);
   bool cancelled_ = false;
 };
 
