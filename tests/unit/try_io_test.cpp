@@ -108,7 +108,7 @@ TEST(TryIo, WriteThatFitsCompletesWithoutTheWaitHook) {
 TEST(TryIo, WriteTheSocketCannotTakeCallsTheHookAndFinishesAsynchronously) {
   SocketPair p;
   beast::tcp_stream stream(std::move(p.a));
-  const std::string big(16 * 1024 * 1024, 'x');  // more than the socket buffers hold
+  const std::string big(size_t{16} * 1024 * 1024, 'x');  // more than the socket buffers hold
   int waits = 0;
   error_code result = asio::error::fault;
   size_t received = 0;
