@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <charconv>
 #include <chrono>
 
 #include "core/try_io.h"
@@ -16,30 +17,34 @@ constexpr auto kClientWriteTimeout = std::chrono::seconds(60);
 // cannot take the bytes now (core/try_io.h).
 template <class Buffers>
 awaitable<bool> ClientConnection::write(const Buffers& buffers) {
-  bool armed = false;
-  const error_code ec = co_await write_now_or_wait(stream_, buffers, [this, &armed] {
+  error_code ec;
+  const size_t sent = write_now(stream_.socket(), buffers, ec);
+  if (!ec && sent == asio::buffer_size(buffers)) {
+    co_await yield_once(stream_);
+  } else if (!ec) {
     stream_.expires_after(kClientWriteTimeout);
-    armed = true;
-  });
-  if (armed) stream_.expires_never();
+    ec = co_await write_rest(stream_, buffers, sent);
+    stream_.expires_never();
+  }
   if (ec) failed_ = true;
   co_return !ec;
 }
 
 void ClientConnection::append_head(std::string& out, int status, const HeaderList& headers,
                                    bool keep_alive) {
-  out += "HTTP/1.1 ";
-  out += std::to_string(status);
-  out += ' ';
-  out += http::obsolete_reason(static_cast<http::status>(status));
-  out += "\r\n";
+  // Appends of known length (no strlen per piece), room reserved once.
+  const std::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
+  size_t size = 48 + reason.size();
+  for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
+  out.reserve(out.size() + size);
+  char code[16];
+  const auto code_end = std::to_chars(code, code + sizeof code, status).ptr;
+  out.append("HTTP/1.1 ", 9).append(code, static_cast<size_t>(code_end - code)).append(" ", 1);
+  out.append(reason).append("\r\n", 2);
   for (const auto& [name, value] : headers) {
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
+    out.append(name).append(": ", 2).append(value).append("\r\n", 2);
   }
-  if (!keep_alive) out += "connection: close\r\n";
+  if (!keep_alive) out.append("connection: close\r\n", 19);
 }
 
 awaitable<bool> ClientConnection::send(int status, std::string_view content_type,
@@ -47,11 +52,11 @@ awaitable<bool> ClientConnection::send(int status, std::string_view content_type
                                        bool keep_alive) {
   scratch_.clear();
   append_head(scratch_, status, headers, keep_alive);
-  scratch_ += "content-type: ";
-  scratch_ += content_type;
-  scratch_ += "\r\ncontent-length: ";
-  scratch_ += std::to_string(body.size());
-  scratch_ += "\r\n\r\n";
+  char length[24];
+  const auto length_end = std::to_chars(length, length + sizeof length, body.size()).ptr;
+  scratch_.append("content-type: ", 14).append(content_type);
+  scratch_.append("\r\ncontent-length: ", 18);
+  scratch_.append(length, static_cast<size_t>(length_end - length)).append("\r\n\r\n", 4);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(scratch_), asio::buffer(body)};
   co_return co_await write(buffers);
 }
