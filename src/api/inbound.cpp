@@ -69,9 +69,11 @@ Result<std::optional<std::chrono::milliseconds>> read_seconds(const boost::json:
 }  // namespace
 
 Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object body) {
-  InboundRequest req;
-  req.route = route;
-  req.body = std::move(body);
+  // The body is move-constructed: move-assigning it into a default-constructed
+  // member copied the whole body into the default heap whenever it had been
+  // parsed into another memory resource (parse_inbound's arena): ~3k
+  // instructions per request and an allocation per member (callgrind).
+  InboundRequest req(route, std::move(body));
   auto* model = req.body.if_contains("model");
   if (model == nullptr || !model->is_string() || model->get_string().empty()) {
     return Error::make(ErrorKind::kInvalidRequest,

@@ -16,6 +16,10 @@ const char* api_route_name(ApiRoute route);    // "/v1/chat/completions", ...
 const char* api_route_suffix(ApiRoute route);  // "/chat/completions", ...
 
 struct InboundRequest {
+  InboundRequest() = default;
+  // Takes `body` over with its memory resource (see inbound_from_object).
+  InboundRequest(ApiRoute r, boost::json::object b) : route(r), body(std::move(b)) {}
+
   ApiRoute route = ApiRoute::kChatCompletions;
   boost::json::object body;
   size_t body_bytes = 0;  // the body as the client sent it (for cost estimates)

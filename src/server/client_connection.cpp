@@ -2,7 +2,10 @@
 
 #include <sys/socket.h>
 
+#include <charconv>
 #include <chrono>
+
+#include "core/try_io.h"
 
 namespace switchyard {
 namespace {
@@ -10,20 +13,38 @@ namespace {
 constexpr auto kClientWriteTimeout = std::chrono::seconds(60);
 }  // namespace
 
+// Tried at once first; the write timeout is armed only if the client's socket
+// cannot take the bytes now (core/try_io.h).
+template <class Buffers>
+awaitable<bool> ClientConnection::write(const Buffers& buffers) {
+  error_code ec;
+  const size_t sent = write_now(stream_.socket(), buffers, ec);
+  if (!ec && sent == asio::buffer_size(buffers)) {
+    co_await yield_once(stream_);
+  } else if (!ec) {
+    stream_.expires_after(kClientWriteTimeout);
+    ec = co_await write_rest(stream_, buffers, sent);
+    stream_.expires_never();
+  }
+  if (ec) failed_ = true;
+  co_return !ec;
+}
+
 void ClientConnection::append_head(std::string& out, int status, const HeaderList& headers,
                                    bool keep_alive) {
-  out += "HTTP/1.1 ";
-  out += std::to_string(status);
-  out += ' ';
-  out += http::obsolete_reason(static_cast<http::status>(status));
-  out += "\r\n";
+  // Appends of known length (no strlen per piece), room reserved once.
+  const std::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
+  size_t size = 48 + reason.size();
+  for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
+  out.reserve(out.size() + size);
+  char code[16];
+  const auto code_end = std::to_chars(code, code + sizeof code, status).ptr;
+  out.append("HTTP/1.1 ", 9).append(code, static_cast<size_t>(code_end - code)).append(" ", 1);
+  out.append(reason).append("\r\n", 2);
   for (const auto& [name, value] : headers) {
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
+    out.append(name).append(": ", 2).append(value).append("\r\n", 2);
   }
-  if (!keep_alive) out += "connection: close\r\n";
+  if (!keep_alive) out.append("connection: close\r\n", 19);
 }
 
 awaitable<bool> ClientConnection::send(int status, std::string_view content_type,
@@ -31,17 +52,13 @@ awaitable<bool> ClientConnection::send(int status, std::string_view content_type
                                        bool keep_alive) {
   scratch_.clear();
   append_head(scratch_, status, headers, keep_alive);
-  scratch_ += "content-type: ";
-  scratch_ += content_type;
-  scratch_ += "\r\ncontent-length: ";
-  scratch_ += std::to_string(body.size());
-  scratch_ += "\r\n\r\n";
+  char length[24];
+  const auto length_end = std::to_chars(length, length + sizeof length, body.size()).ptr;
+  scratch_.append("content-type: ", 14).append(content_type);
+  scratch_.append("\r\ncontent-length: ", 18);
+  scratch_.append(length, static_cast<size_t>(length_end - length)).append("\r\n\r\n", 4);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(scratch_), asio::buffer(body)};
-  stream_.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(stream_, buffers, use_nothrow);
-  stream_.expires_never();
-  if (ec) failed_ = true;
-  co_return !ec;
+  co_return co_await write(buffers);
 }
 
 awaitable<bool> ClientConnection::begin_stream(int status, const HeaderList& headers,
@@ -52,11 +69,7 @@ awaitable<bool> ClientConnection::begin_stream(int status, const HeaderList& hea
       "content-type: text/event-stream\r\ncache-control: no-cache\r\n"
       "x-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n";
   streaming_ = true;
-  stream_.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(scratch_), use_nothrow);
-  stream_.expires_never();
-  if (ec) failed_ = true;
-  co_return !ec;
+  co_return co_await write(asio::buffer(scratch_));
 }
 
 awaitable<bool> ClientConnection::stream_chunk(std::string_view data) {
@@ -66,21 +79,14 @@ awaitable<bool> ClientConnection::stream_chunk(std::string_view data) {
   int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
   std::array<asio::const_buffer, 3> buffers{asio::buffer(size_line, static_cast<size_t>(len)),
                                             asio::buffer(data), asio::buffer("\r\n", 2)};
-  stream_.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(stream_, buffers, use_nothrow);
-  stream_.expires_never();
-  if (ec) failed_ = true;
-  co_return !ec;
+  co_return co_await write(buffers);
 }
 
 awaitable<bool> ClientConnection::end_stream() {
   if (failed_) co_return false;
-  stream_.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer("0\r\n\r\n", 5), use_nothrow);
-  stream_.expires_never();
+  const bool ok = co_await write(asio::buffer("0\r\n\r\n", 5));
   streaming_ = false;
-  if (ec) failed_ = true;
-  co_return !ec;
+  co_return ok;
 }
 
 struct ClientHangupWatch::State {
@@ -112,12 +118,16 @@ void arm_hangup_watch(std::shared_ptr<ClientHangupWatch::State> state) {
 }  // namespace
 
 ClientHangupWatch::ClientHangupWatch(tcp::socket& socket, std::function<void()> on_hangup)
-    : state_(std::make_shared<State>(State{socket, std::move(on_hangup)})) {
+    : socket_(socket), on_hangup_(std::move(on_hangup)) {}
+
+void ClientHangupWatch::arm() {
+  if (state_) return;
+  state_ = std::make_shared<State>(State{socket_, std::move(on_hangup_)});
   arm_hangup_watch(state_);
 }
 
 ClientHangupWatch::~ClientHangupWatch() {
-  if (!state_->active) return;
+  if (!state_ || !state_->active) return;
   state_->active = false;
   // Nothing else is pending on the socket between requests, so this only
   // withdraws the watch (its handler then runs with operation_aborted).

@@ -218,6 +218,7 @@ std::function<void()> cancel_on_hangup(asio::steady_timer& timer) {
 // A retry's pause, cut short if the client hangs up meanwhile.
 awaitable<void> pause_unless_client_gone(RequestContext& ctx, std::chrono::milliseconds duration) {
   if (ctx.client_gone) co_return;
+  ctx.watch_for_hangup();
   asio::steady_timer timer(co_await asio::this_coro::executor, duration);
   ctx.on_client_gone = cancel_on_hangup(timer);
   co_await timer.async_wait(use_nothrow);
@@ -237,6 +238,7 @@ awaitable<Attempt> attempt_mock(const DeploymentRuntime& deployment, InboundRequ
   Attempt done;
   done.delivered = true;
   if (params.mock_latency_ms > 0) {
+    ctx.watch_for_hangup();
     co_await sleep_for(std::chrono::milliseconds(params.mock_latency_ms));
   }
   std::optional<std::string> content = request.mock_response;
@@ -255,6 +257,7 @@ awaitable<Attempt> attempt_mock(const DeploymentRuntime& deployment, InboundRequ
   for (size_t i = 0; i < answer.events.size(); ++i) {
     if (i > 0 && params.mock_chunk_interval_ms > 0) {
       const auto pause_start = Clock::now();
+      ctx.watch_for_hangup();
       co_await sleep_for(std::chrono::milliseconds(params.mock_chunk_interval_ms));
       ctx.upstream_wait += Clock::now() - pause_start;
     }
@@ -282,6 +285,7 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
   ResponseTranslator& translator = *prepared->translator;
   UpstreamCall call(*worker.pool, deployment.endpoint);
   ctx.on_client_gone = [&call] { call.cancel(); };
+  call.before_wait([&ctx] { ctx.watch_for_hangup(); });
   struct ClearHook {
     RequestContext& ctx;
     ~ClearHook() { ctx.on_client_gone = nullptr; }
@@ -934,8 +938,10 @@ awaitable<void> handle_inference(Worker& worker, const Snapshot& snapshot,
 
   {
     ClientHangupWatch hangup_watch(client.socket(), on_client_hangup(ctx));
+    ctx.hangup_watch = &hangup_watch;
     co_await route_and_answer(worker, snapshot, *group, ranked ? &ranking : nullptr, request,
                               client, ctx, keep_alive);
+    ctx.hangup_watch = nullptr;
     ctx.finished = true;
   }
   if (ctx.client_gone && ctx.status == 0) {

@@ -40,6 +40,12 @@ struct RequestContext {
   std::string router_version;
   std::string router_model;
   std::function<void()> on_client_gone;  // aborts the upstream exchange
+  // The client-disconnect watch of the inference in progress (null outside
+  // one). Anything about to wait calls watch_for_hangup() first.
+  ClientHangupWatch* hangup_watch = nullptr;
+  void watch_for_hangup() const {
+    if (hangup_watch != nullptr) hangup_watch->arm();
+  }
   // Set when the client speaks the Anthropic Messages format (/v1/messages).
   std::unique_ptr<AnthropicClientEncoder> anthropic_client;
   // Who is calling (src/server/key_auth.h): set by the edge check.

@@ -6,6 +6,7 @@
 
 #include "core/format.h"
 #include "core/read_buffer.h"
+#include "core/try_io.h"
 #include "providers/anthropic/translate_request.h"
 #include "server/admin.h"
 #include "server/config_admin.h"
@@ -533,6 +534,8 @@ Worker::Worker(size_t worker_index, GatewayState& gateway_state, const ServerSet
 awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
+  // Reads and writes are tried at once before waiting (core/try_io.h).
+  socket.non_blocking(true, ignored);
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   prepare_read_buffer(buffer);
@@ -547,8 +550,20 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(snapshot->max_body_bytes);
     parser.header_limit(64 * 1024);
-    stream.expires_after(worker.client_idle_timeout);
-    auto [ec, bytes] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+    // A request already buffered (pipelined) or arrived by now is read and
+    // parsed at once; the idle timeout is armed only for a read that waits
+    // (core/try_io.h).
+    error_code ec;
+    if (buffer.size() > 0 || read_now(stream.socket(), buffer)) {
+      ec = parse_buffered(parser, buffer, false);
+    }
+    bool timer_armed = false;
+    if (!ec && !parser.is_header_done()) {
+      stream.expires_after(worker.client_idle_timeout);
+      timer_armed = true;
+      std::tie(ec, std::ignore) =
+          co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+    }
     if (!ec && !parser.is_done()) {
       // Clients that ask first (curl does for large bodies) wait for this.
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
@@ -556,9 +571,10 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
       }
       reserve_for_body(buffer, parser.content_length_remaining());
       stream.expires_after(worker.client_idle_timeout);
-      std::tie(ec, bytes) = co_await http::async_read(stream, buffer, parser, use_nothrow);
+      timer_armed = true;
+      std::tie(ec, std::ignore) = co_await http::async_read(stream, buffer, parser, use_nothrow);
     }
-    stream.expires_never();
+    if (timer_armed) stream.expires_never();
     // An idle keep-alive connection should not keep what a large body grew.
     trim_idle_read_buffer(buffer);
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||

@@ -27,13 +27,16 @@ std::string json_string(std::string_view text);                    // quoted + e
 void append_json_string(std::string& out, std::string_view text);  // the same, appended
 std::string iso8601_now();
 
+// Views: write() formats the line before it returns, so the strings only
+// have to outlive the call (copying them cost six string copies, most of
+// them heap allocations, per request).
 struct AccessLogRecord {
-  std::string request_id;
-  std::string call_id;
-  std::string method;
-  std::string route;
-  std::string model_group;
-  std::string deployment;
+  std::string_view request_id;
+  std::string_view call_id;
+  std::string_view method;
+  std::string_view route;
+  std::string_view model_group;
+  std::string_view deployment;
   int status = 0;
   double latency_ms = 0;
   double overhead_ms = 0;
@@ -41,8 +44,8 @@ struct AccessLogRecord {
   int64_t completion_tokens = -1;
   int64_t total_tokens = -1;
   bool stream = false;
-  std::string error_code;    // our error code or upstream error kind, never a message
-  std::string router_model;  // learned routing: the candidate chosen
+  std::string_view error_code;    // our error code or upstream error kind, never a message
+  std::string_view router_model;  // learned routing: the candidate chosen
 };
 
 // Owned by main; shared by all worker threads for the process lifetime.

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <boost/url/parse.hpp>
+#include <charconv>
 
 #include "core/read_buffer.h"
+#include "core/try_io.h"
 #include "telemetry/log.h"
 
 namespace switchyard {
@@ -119,7 +121,8 @@ size_t ConnectionPool::idle_count() const {
 }
 
 awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectionPool::acquire(
-    const UpstreamEndpoint& endpoint, Clock::time_point deadline, bool allow_reuse) {
+    const UpstreamEndpoint& endpoint, Clock::time_point deadline, bool allow_reuse,
+    const std::function<void()>& before_connect) {
   const std::string key = endpoint.pool_key();
   if (allow_reuse) {
     auto it = idle_.find(key);
@@ -134,6 +137,7 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectionPool::acquire(
     }
   }
 
+  if (before_connect) before_connect();
   auto [resolve_ec, results] =
       co_await resolver_.async_resolve(endpoint.host, endpoint.port, use_nothrow);
   if (resolve_ec) {
@@ -157,6 +161,9 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectionPool::acquire(
                           timed_out ? "upstream_timeout" : "upstream_unreachable");
   }
   stream.socket().set_option(tcp::no_delay(true));
+  // Reads and writes are tried at once before waiting (core/try_io.h).
+  error_code ignored;
+  stream.socket().non_blocking(true, ignored);
   if (!endpoint.tls) {
     connection->plain.emplace(std::move(stream));
     co_return std::move(connection);
@@ -192,6 +199,63 @@ void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection) {
   list.push_back(std::move(connection));
 }
 
+namespace {
+bool header_safe(std::string_view text) {
+  for (const char c : text) {
+    if (c == '\r' || c == '\n') return false;
+  }
+  return true;
+}
+
+bool framing_header(std::string_view name) {
+  return beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+         beast::iequals(name, "connection");
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ", 2).append(value).append("\r\n", 2);
+}
+}  // namespace
+
+void append_request_head(std::string& out, const UpstreamRequest& request,
+                         std::string_view host_header) {
+  const auto& headers = request.headers;
+  // Set semantics: only the last occurrence of a name is written.
+  auto replaced_later = [&](size_t i) {
+    for (size_t j = i + 1; j < headers.size(); ++j) {
+      if (beast::iequals(headers[i].first, headers[j].first)) return true;
+    }
+    return false;
+  };
+  bool host_given = false;
+  for (const auto& [name, value] : headers) {
+    if (beast::iequals(name, "host") && header_safe(value)) host_given = true;
+  }
+  size_t size = request.target.size() + host_header.size() + 64;
+  for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
+  out.reserve(out.size() + size);
+  out.append(http::to_string(request.method)).append(" ", 1).append(request.target);
+  out.append(" HTTP/1.1\r\n", 11);
+  if (!host_given) append_field(out, "Host", host_header);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const auto& [name, value] = headers[i];
+    if (name.empty() || framing_header(name) || !header_safe(name) || !header_safe(value) ||
+        replaced_later(i)) {
+      continue;
+    }
+    append_field(out, name, value);
+  }
+  const auto method = request.method;
+  if (!request.body.empty() || method == http::verb::post || method == http::verb::put ||
+      method == http::verb::options) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, request.body.size()).ptr;
+    append_field(out, "Content-Length",
+                 std::string_view(digits, static_cast<size_t>(end - digits)));
+  }
+  out.append("\r\n", 2);
+}
+
 UpstreamCall::UpstreamCall(ConnectionPool& pool, UpstreamEndpoint endpoint)
     : pool_(pool), endpoint_(std::move(endpoint)) {}
 
@@ -217,7 +281,7 @@ UpstreamFailure classify(const error_code& ec, bool cancelled) {
 awaitable<UpstreamFailure> UpstreamCall::attempt(const UpstreamRequest& request,
                                                  Clock::time_point deadline, bool allow_reuse,
                                                  bool& was_reused, bool& sent_any) {
-  auto acquired = co_await pool_.acquire(endpoint_, deadline, allow_reuse);
+  auto acquired = co_await pool_.acquire(endpoint_, deadline, allow_reuse, before_wait_);
   if (!acquired) {
     co_return acquired.error().kind == ErrorKind::kUpstreamTimeout ? UpstreamFailure::kTimeout
                                                                    : UpstreamFailure::kConnect;
@@ -226,28 +290,48 @@ awaitable<UpstreamFailure> UpstreamCall::attempt(const UpstreamRequest& request,
   was_reused = connection_->reused;
   if (cancelled_) co_return UpstreamFailure::kCancelled;
 
-  http::request<http::string_body> req{request.method, request.target, 11};
-  req.set(http::field::host, endpoint_.host_header());
-  for (const auto& [name, value] : request.headers) req.set(name, value);
-  req.body() = request.body;
-  req.prepare_payload();
-  req.keep_alive(true);
-
-  connection_->lowest().expires_at(deadline);
-  auto [write_ec, written] =
-      co_await connection_->with_stream([&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
-        co_return co_await http::async_write(s, req, use_nothrow);
-      });
+  head_.clear();
+  append_request_head(head_, request, endpoint_.host_header());
+  error_code write_ec;
+  if (connection_->secure) {
+    // One TLS record for head and body: an SSL stream writes only the first
+    // buffer of a sequence per step.
+    about_to_wait(deadline);
+    head_ += request.body;
+    std::tie(write_ec, std::ignore) =
+        co_await asio::async_write(*connection_->secure, asio::buffer(head_), use_nothrow);
+  } else {
+    // Tried at once; the deadline timer is armed only if the socket cannot
+    // take it all now.
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(request.body)};
+    const size_t sent = write_now(connection_->plain->socket(), buffers, write_ec);
+    if (!write_ec && sent == asio::buffer_size(buffers)) {
+      co_await yield_once(*connection_->plain);
+    } else if (!write_ec) {
+      about_to_wait(deadline);
+      write_ec = co_await write_rest(*connection_->plain, buffers, sent);
+    }
+  }
   if (write_ec) co_return classify(write_ec, cancelled_);
   sent_any = true;
 
   parser_ = std::make_unique<http::response_parser<http::buffer_body>>();
   parser_->body_limit(boost::none);
   parser_->header_limit(64 * 1024);
-  auto [read_ec, got] =
-      co_await connection_->with_stream([&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
-        co_return co_await http::async_read_header(s, connection_->buffer, *parser_, use_nothrow);
-      });
+  // Under load the answer is often there already when the coroutine resumes
+  // after the write: then it is read and parsed here, without an
+  // asynchronous operation, its timer or the client hang-up watch.
+  error_code read_ec;
+  if (connection_->plain && read_now(connection_->plain->socket(), connection_->buffer)) {
+    read_ec = parse_buffered(*parser_, connection_->buffer, true);
+  }
+  if (!read_ec && !parser_->is_header_done()) {
+    about_to_wait(deadline);
+    std::tie(read_ec, std::ignore) = co_await connection_->with_stream(
+        [&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
+          co_return co_await http::async_read_header(s, connection_->buffer, *parser_, use_nothrow);
+        });
+  }
   if (read_ec) co_return classify(read_ec, cancelled_);
   reserve_for_body(connection_->buffer, parser_->content_length_remaining());
   co_return UpstreamFailure::kNone;
@@ -301,11 +385,19 @@ awaitable<UpstreamFailure> UpstreamCall::read_some(std::string& out, Clock::time
     auto& body = parser_->get().body();
     body.data = out.data() + before;
     body.size = piece;
-    connection_->lowest().expires_at(deadline);
-    auto [ec, n] = co_await connection_->with_stream(
-        [&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
-          co_return co_await http::async_read_some(s, connection_->buffer, *parser_, use_nothrow);
-        });
+    error_code ec;
+    if (connection_->buffer.size() > 0) {
+      // Body bytes that came with the head (usually all of a short answer).
+      ec = parse_buffered(*parser_, connection_->buffer, false);
+    }
+    // Nothing buffered, or only the start of a chunk header: read more.
+    if (!ec && !parser_->is_done() && parser_->get().body().size == piece) {
+      about_to_wait(deadline);
+      std::tie(ec, std::ignore) = co_await connection_->with_stream(
+          [&](auto& s) -> awaitable<std::tuple<error_code, size_t>> {
+            co_return co_await http::async_read_some(s, connection_->buffer, *parser_, use_nothrow);
+          });
+    }
     const size_t produced = piece - parser_->get().body().size;
     out.resize(before + produced);
     if (ec && ec != http::error::need_buffer) {
@@ -330,6 +422,11 @@ awaitable<UpstreamFailure> UpstreamCall::read_all(std::string& out, Clock::time_
     }
   }
   co_return UpstreamFailure::kNone;
+}
+
+void UpstreamCall::about_to_wait(Clock::time_point deadline) {
+  connection_->lowest().expires_at(deadline);
+  if (before_wait_) before_wait_();
 }
 
 void UpstreamCall::cancel() {

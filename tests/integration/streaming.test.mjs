@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
 import { randomToken, installExitGuard } from './lib/gateway.mjs';
 import http from 'node:http';
+import net from 'node:net';
 import { openStream, assertErrorObject, assertOpenAIError, parsePrometheus, sleep, waitFor } from './lib/http.mjs';
 import { CHAT_REPLY, CHAT_REPLY_PIECES, FAKE_USAGE, MIDSTREAM_DROP_PIECES, SLOWSTREAM_INTERVAL_MS } from './fake_upstream.mjs';
 
@@ -147,6 +148,40 @@ describe('streaming', () => {
     // Still serving.
     const after = await s.chat('fake-normal', randomToken('after-hangup'));
     assert.equal(after.status, 200, after.text);
+  });
+
+  it('a hang-up that comes before the gateway starts waiting on the upstream is still seen', T, async () => {
+    // The gateway starts watching the client only when it has to wait (an
+    // upstream read that blocks); a FIN that arrived earlier must still count.
+    const nonce = randomToken('early-hangup');
+    const body = JSON.stringify({ model: 'fake-slow', messages: [{ role: 'user', content: nonce }] });
+    const url = new URL(s.baseUrl);
+    const socket = net.connect(Number(url.port), url.hostname);
+    socket.on('error', () => {});
+    // Request and FIN leave together: the client is gone before the gateway
+    // has even read the request.
+    socket.once('connect', () => socket.end(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: ${s.auth.authorization}\r\n` +
+      `x-request-id: ${nonce}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
+    const line = await waitFor(
+      () => s.gw.stdoutLines.map((l) => { try { return JSON.parse(l); } catch { return null; } })
+        .find((o) => o && o.type === 'access' && o.request_id === nonce),
+      'the access-log line of the request',
+      3000,
+    );
+    // Missed, the gateway would wait out the fake's 1 s and log a 200.
+    assert.equal(line.status, 499);
+    assert.equal(line.error_code, 'client_closed_request');
+    assert.ok(line.latency_ms < 500, `the request took ${line.latency_ms} ms`);
+    // Depending on when the hang-up is noticed (connecting, or waiting for
+    // the answer on a pooled connection), the upstream saw no request or one
+    // that was cut short.
+    for (const up of s.fake.find(nonce)) {
+      await s.fake.waitForClose(up, 1500);
+      assert.equal(up.aborted, true, 'upstream answer should have been cut short, not completed');
+    }
+    socket.destroy();
   });
 
   it('client disconnect mid-stream closes the upstream connection within ~1 s', T, async () => {
