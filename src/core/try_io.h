@@ -80,8 +80,8 @@ inline awaitable<void> yield_once(beast::tcp_stream& stream) {
 // Writes all of `buffers`: first without waiting; if the socket does not take
 // everything, `before_wait()` runs (arm the stream's timeout, start watching
 // for a hang-up, ...) and the rest goes through an asynchronous write. Either
-// way the caller is suspended once. Callers on hot paths inline this sequence
-// instead (one coroutine frame fewer per write).
+// way the caller is suspended once. The client and upstream write paths both
+// use it.
 template <class Buffers, class BeforeWait>
 awaitable<error_code> write_now_or_wait(beast::tcp_stream& stream, Buffers buffers,
                                         BeforeWait before_wait) {

@@ -17,15 +17,12 @@ constexpr auto kClientWriteTimeout = std::chrono::seconds(60);
 // cannot take the bytes now (core/try_io.h).
 template <class Buffers>
 awaitable<bool> ClientConnection::write(const Buffers& buffers) {
-  error_code ec;
-  const size_t sent = write_now(stream_.socket(), buffers, ec);
-  if (!ec && sent == asio::buffer_size(buffers)) {
-    co_await yield_once(stream_);
-  } else if (!ec) {
+  bool waited = false;
+  const error_code ec = co_await write_now_or_wait(stream_, buffers, [&] {
+    waited = true;
     stream_.expires_after(kClientWriteTimeout);
-    ec = co_await write_rest(stream_, buffers, sent);
-    stream_.expires_never();
-  }
+  });
+  if (waited) stream_.expires_never();
   if (ec) failed_ = true;
   co_return !ec;
 }

@@ -304,13 +304,8 @@ awaitable<UpstreamFailure> UpstreamCall::attempt(const UpstreamRequest& request,
     // Tried at once; the deadline timer is armed only if the socket cannot
     // take it all now.
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(request.body)};
-    const size_t sent = write_now(connection_->plain->socket(), buffers, write_ec);
-    if (!write_ec && sent == asio::buffer_size(buffers)) {
-      co_await yield_once(*connection_->plain);
-    } else if (!write_ec) {
-      about_to_wait(deadline);
-      write_ec = co_await write_rest(*connection_->plain, buffers, sent);
-    }
+    write_ec =
+        co_await write_now_or_wait(*connection_->plain, buffers, [&] { about_to_wait(deadline); });
   }
   if (write_ec) co_return classify(write_ec, cancelled_);
   sent_any = true;
