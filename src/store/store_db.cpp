@@ -308,9 +308,10 @@ namespace {
 constexpr size_t kSqliteRowsPerInsert = 64;
 
 // The INSERT of `rows` rows. `report_inserted` adds ON CONFLICT DO NOTHING
-// RETURNING request_id, which names the rows actually inserted; it costs
-// ~20 % of the writer's instructions per row, so it is only used after the
-// plain INSERT failed on a duplicate request_id.
+// RETURNING request_id, which names the rows actually inserted; it cost about
+// a quarter of the writer's instructions per row (callgrind: 35.9k -> 26.3k
+// without it), so it is only used after the plain INSERT failed on a
+// duplicate request_id.
 const std::string& sqlite_spend_insert(size_t rows, bool report_inserted) {
   static const auto statements = [] {
     std::vector<std::string> by_size(2 * (kSqliteRowsPerInsert + 1));
