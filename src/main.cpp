@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "core/cpu_budget.h"
 #include "learned/cli.h"
 #include "server/config_sync.h"
 #include "server/server.h"
@@ -41,7 +42,7 @@ Options (serve, check-config, migrate):
   --config PATH      Config file. Otherwise LITELLM_CONFIG_PATH, then /app/config/config.yaml.
   --host HOST        Listen address (serve; default switchyard_settings.host or 0.0.0.0).
   --port PORT        Listen port, 0 = any free port (serve; default 4000).
-  --threads N        I/O worker threads (serve; default one per core).
+  --threads N        I/O worker threads (serve; default one per usable CPU: affinity mask and cgroup quota).
   --log-level LEVEL  debug, info, warning or error (default info).
 )";
 
@@ -380,9 +381,17 @@ int cmd_serve(const Args& args) {
     }
     options.port = static_cast<int>(number);
   }
-  options.threads = config->server.worker_threads > 0
-                        ? static_cast<size_t>(config->server.worker_threads)
-                        : std::max(1u, std::thread::hardware_concurrency());
+  if (config->server.worker_threads > 0) {
+    options.threads = static_cast<size_t>(config->server.worker_threads);
+  } else {
+    // One worker per CPU this process may use (affinity mask, cgroup quota),
+    // not per CPU of the machine.
+    const CpuBudget budget = current_cpu_budget();
+    options.threads = budget.usable();
+    log_event(
+        LogLevel::kInfo, "worker threads from the CPU budget",
+        {{"threads", std::to_string(options.threads)}, {"budget", json_string(budget.describe())}});
+  }
   if (auto threads = option(args, "--threads")) {
     if (!parse_int(*threads, number) || number < 1 || number > 256) {
       std::fprintf(stderr, "error: --threads must be 1-256\n");
