@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "telemetry/log.h"
@@ -379,24 +381,54 @@ std::vector<const DeploymentRuntime*> LearnedRouting::alias_fallback_deployments
   return out;
 }
 
+const std::vector<std::vector<const DeploymentRuntime*>>& LearnedRouting::resolved_candidates(
+    const LoadedRouter& router, const ModelRegistry& registry) const {
+  // Keyed by generations, not addresses: a reloaded router or a new config
+  // may reuse a freed object's address.
+  struct Cache {
+    uint64_t routing = 0, router = 0, registry = 0;
+    std::vector<std::vector<const DeploymentRuntime*>> resolved;
+  };
+  thread_local Cache cache;
+  if (cache.routing != generation_ || cache.router != router.generation ||
+      cache.registry != registry.generation()) {
+    const auto& candidates = router.model->candidates();
+    cache.resolved.resize(candidates.size());
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      cache.resolved[i] = resolve(candidates[i], registry);
+    }
+    cache.routing = generation_;
+    cache.router = router.generation;
+    cache.registry = registry.generation();
+  }
+  return cache.resolved;
+}
+
 bool LearnedRouting::rank(const LoadedRouter& router, const learned::RouteInput& input,
                           const ModelRegistry& registry, const ModelGroup* within,
                           RankedRoute& out) const {
   const std::string_view prompt = input.prompt;
   const learned::RouterModel& model = *router.model;
-  const auto& candidates = model.candidates();
   // Resolve first: most requests to a group with no candidate deployments
   // must not pay for featurizing the prompt.
-  std::vector<size_t> order;
-  std::vector<std::vector<const DeploymentRuntime*>> resolved(candidates.size());
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    resolved[i] = resolve(candidates[i], registry);
-    if (within != nullptr) {
-      std::erase_if(resolved[i], [within](const DeploymentRuntime* d) {
-        return std::find(within->deployments.begin(), within->deployments.end(), d) ==
-               within->deployments.end();
-      });
+  const auto& all_resolved = resolved_candidates(router, registry);
+  thread_local std::vector<std::vector<const DeploymentRuntime*>> in_group;
+  thread_local std::vector<size_t> order;
+  order.clear();
+  if (within != nullptr) {
+    in_group.resize(all_resolved.size());
+    for (size_t i = 0; i < all_resolved.size(); ++i) {
+      in_group[i].clear();
+      for (const auto* d : all_resolved[i]) {
+        if (std::find(within->deployments.begin(), within->deployments.end(), d) !=
+            within->deployments.end()) {
+          in_group[i].push_back(d);
+        }
+      }
     }
+  }
+  const auto& resolved = within != nullptr ? in_group : all_resolved;
+  for (size_t i = 0; i < resolved.size(); ++i) {
     if (!resolved[i].empty()) order.push_back(i);
   }
   out.tiers.clear();
@@ -409,12 +441,24 @@ bool LearnedRouting::rank(const LoadedRouter& router, const learned::RouteInput&
   auto scored = model.score(input, cost_weight, scores);
   out.ranked_by_prior = !scored || !*scored;
   const auto& rates = model.cost_rates();
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (scores[a] != scores[b]) return scores[a] > scores[b];
-    return rates[a].predict(prompt.size()) < rates[b].predict(prompt.size());
+  // The index breaks remaining ties, as a stable sort would, without the
+  // stable sort's buffer allocation.
+  // Best score first, then the cheaper candidate, then the lower index (the
+  // order a stable sort would keep, without its buffer allocation). NaN (it
+  // should not happen) ranks last rather than break std::sort's ordering.
+  auto finite_or = [](double v, double if_nan) { return std::isnan(v) ? if_nan : v; };
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const double score_a = finite_or(scores[a], -kInf), score_b = finite_or(scores[b], -kInf);
+    if (score_a != score_b) return score_a > score_b;
+    const double cost_a = finite_or(rates[a].predict(prompt.size()), kInf);
+    const double cost_b = finite_or(rates[b].predict(prompt.size()), kInf);
+    if (cost_a != cost_b) return cost_a < cost_b;
+    return a < b;
   });
 
-  std::vector<const DeploymentRuntime*> placed;
+  thread_local std::vector<const DeploymentRuntime*> placed;
+  placed.clear();
   for (size_t i : order) {
     std::vector<const DeploymentRuntime*> tier;
     for (const auto* d : resolved[i]) {
@@ -449,8 +493,8 @@ bool LearnedRouting::rank(const LoadedRouter& router, const learned::RouteInput&
 bool LearnedRouting::has_candidates(const LoadedRouter& router, const ModelRegistry& registry,
                                     const ModelGroup* within) const {
   size_t found = 0;
-  for (const auto& name : router.model->candidates()) {
-    for (const auto* d : resolve(name, registry)) {
+  for (const auto& deployments : resolved_candidates(router, registry)) {
+    for (const auto* d : deployments) {
       if (within == nullptr || std::find(within->deployments.begin(), within->deployments.end(),
                                          d) != within->deployments.end()) {
         ++found;

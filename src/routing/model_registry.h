@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "config/loader.h"
+#include "core/generation.h"
 #include "providers/provider.h"
 #include "routing/deployment_state.h"
 #include "upstream/aws_credentials.h"
@@ -74,8 +75,11 @@ class ModelRegistry {
   const std::vector<std::string>& group_names() const { return group_names_; }
   std::string available_names() const;  // "a, b, c" for error messages
   size_t usable_deployments() const;
+  // Unique per registry built (see core/generation.h).
+  uint64_t generation() const { return generation_; }
 
  private:
+  uint64_t generation_ = next_generation();
   std::shared_ptr<const Config> config_;
   std::vector<std::unique_ptr<DeploymentRuntime>> deployments_;
   StringMap<ModelGroup> groups_;

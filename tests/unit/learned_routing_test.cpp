@@ -138,6 +138,42 @@ TEST(LearnedRouting, CandidatesMatchDeploymentsInsideAGroup) {
   EXPECT_EQ(tiers[3], std::vector<std::string>{"smart-extra"});
 }
 
+TEST(LearnedRouting, CandidateDeploymentsFollowANewRegistryAndRouter) {
+  // rank() caches which deployments each candidate names, per worker thread;
+  // a new config (registry) or a reloaded router must not see stale entries.
+  Gateway g(config_with(kGroups, "    cost_weight: 0\n"));
+  ASSERT_TRUE(g.learned->load_initial().ok);
+  EXPECT_EQ(g.tiers("please review this code")[0], std::vector<std::string>{"coder-1"});
+
+  const std::string renamed = R"(  - model_name: cheap
+    litellm_params: {model: mock/cheap-model}
+    model_info: {id: cheap-2}
+  - model_name: coder
+    litellm_params: {model: mock/coder-model}
+    model_info: {id: coder-2}
+  - model_name: coder
+    litellm_params: {model: mock/coder-model}
+    model_info: {id: coder-3}
+)";
+  Gateway next(config_with(renamed, "    cost_weight: 0\n"));
+  std::vector<std::string> warnings;
+  // The first router against the second config's registry.
+  auto swapped = g.learned->active();
+  g.registry = next.registry;
+  auto tiers = g.tiers("please review this code");
+  ASSERT_EQ(tiers.size(), 2u);  // "big" names no deployment any more
+  EXPECT_EQ(tiers[0], (std::vector<std::string>{"coder-2", "coder-3"}));
+  EXPECT_EQ(tiers[1], std::vector<std::string>{"cheap-2"});
+
+  // A forced reload gives a new router object with the same candidates.
+  g.registry = ModelRegistry::build(
+      g.config, [](const std::string&) { return std::nullopt; }, g.states, warnings);
+  ASSERT_TRUE(g.learned->load_initial().ok);
+  EXPECT_NE(g.learned->active().get(), swapped.get());
+  EXPECT_EQ(g.tiers("please review this code")[0], std::vector<std::string>{"coder-1"});
+  EXPECT_EQ(g.tiers("solve this integral")[0], std::vector<std::string>{"big-1"});
+}
+
 TEST(LearnedRouting, UnresolvedCandidatesAreReported) {
   const std::string groups = R"(  - model_name: cheap
     litellm_params: {model: mock/cheap-model}
