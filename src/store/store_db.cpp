@@ -1,6 +1,7 @@
 #include "store/store_db.h"
 
 #include <map>
+#include <thread>
 #include <unordered_map>
 
 #include "store/migrations.h"
@@ -380,6 +381,12 @@ Result<int64_t> StoreDb::write_spend_batch_sqlite(const std::vector<SpendRecord>
       return r.error();
     }
     first += n;
+    // The writer shares cores with the proxy workers. A batch of a few hundred
+    // rows is milliseconds of CPU in one stretch, and a worker woken meanwhile
+    // waited for all of it (perf sched: 2.7 ms scheduling delays behind 2.5 ms
+    // writer runs at 1,000 req/s). Offering the core after each chunk bounds
+    // that wait to one chunk; when nothing else is runnable it returns at once.
+    if (first < rows.size()) std::this_thread::yield();
   }
   for (const auto& [token, acc] : per_key) {
     auto r = conn_.exec(
