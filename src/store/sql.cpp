@@ -48,4 +48,27 @@ std::string sql_text(double v) {
 
 std::string sql_text(int64_t v) { return std::to_string(v); }
 
+Result<QueryResult> SqlConnection::exec_typed(std::string_view sql,
+                                              std::span<const SqlParam> params) {
+  std::vector<SqlValue> text;
+  text.reserve(params.size());
+  for (const SqlParam& p : params) {
+    switch (p.type) {
+      case SqlParam::Type::kNull:
+        text.emplace_back(std::nullopt);
+        break;
+      case SqlParam::Type::kText:
+        text.emplace_back(std::string(p.text));
+        break;
+      case SqlParam::Type::kInt:
+        text.emplace_back(sql_text(p.integer));
+        break;
+      case SqlParam::Type::kReal:
+        text.emplace_back(sql_text(p.real));
+        break;
+    }
+  }
+  return exec(sql, text);
+}
+
 }  // namespace switchyard::store

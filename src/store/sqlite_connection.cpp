@@ -47,14 +47,7 @@ class SqliteConnection final : public SqlConnection {
   Result<QueryResult> exec(std::string_view sql, const std::vector<SqlValue>& params) override {
     sqlite3_stmt* stmt = prepared(sql);
     if (stmt == nullptr) return sqlite_error(db_, "prepare");
-    // Back to a clean state for the next use, whatever happens below.
-    struct Reset {
-      sqlite3_stmt* s;
-      ~Reset() {
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-      }
-    } reset{stmt};
+    ResetOnExit reset{stmt};
     for (size_t i = 0; i < params.size(); ++i) {
       const int index = static_cast<int>(i + 1);
       int rc = SQLITE_OK;
@@ -62,13 +55,67 @@ class SqliteConnection final : public SqlConnection {
         rc = sqlite3_bind_null(stmt, index);
       } else {
         // SQLITE_STATIC: no copy. `params` outlives every step below, and the
-        // Reset guard clears the bindings before this function returns, so the
+        // reset guard clears the bindings before this function returns, so the
         // statement never keeps a pointer into them.
         rc = sqlite3_bind_text(stmt, index, params[i]->data(), static_cast<int>(params[i]->size()),
                                SQLITE_STATIC);
       }
       if (rc != SQLITE_OK && rc != SQLITE_RANGE) return sqlite_error(db_, "bind");
     }
+    return run(stmt);
+  }
+
+  Result<QueryResult> exec_typed(std::string_view sql, std::span<const SqlParam> params) override {
+    sqlite3_stmt* stmt = prepared(sql);
+    if (stmt == nullptr) return sqlite_error(db_, "prepare");
+    ResetOnExit reset{stmt};
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int index = static_cast<int>(i + 1);
+      const SqlParam& p = params[i];
+      int rc = SQLITE_OK;
+      switch (p.type) {
+        case SqlParam::Type::kNull:
+          rc = sqlite3_bind_null(stmt, index);
+          break;
+        case SqlParam::Type::kText:  // SQLITE_STATIC: as in exec()
+          rc = sqlite3_bind_text(stmt, index, p.text.data(), static_cast<int>(p.text.size()),
+                                 SQLITE_STATIC);
+          break;
+        case SqlParam::Type::kInt:
+          rc = sqlite3_bind_int64(stmt, index, p.integer);
+          break;
+        case SqlParam::Type::kReal:
+          rc = sqlite3_bind_double(stmt, index, p.real);
+          break;
+      }
+      if (rc != SQLITE_OK && rc != SQLITE_RANGE) return sqlite_error(db_, "bind");
+    }
+    return run(stmt);
+  }
+
+  Result<QueryResult> exec_script(std::string_view sql) override {
+    const std::string text(sql);
+    char* message = nullptr;
+    if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string detail = message ? message : "unknown error";
+      sqlite3_free(message);
+      return Error::make(ErrorKind::kUnavailable, "script: " + detail, kDbError);
+    }
+    return QueryResult{};
+  }
+
+ private:
+  // Back to a clean state for the next use, whatever happens in between.
+  struct ResetOnExit {
+    sqlite3_stmt* stmt;
+    ~ResetOnExit() {
+      sqlite3_reset(stmt);
+      sqlite3_clear_bindings(stmt);
+    }
+  };
+
+  // Steps a bound statement to the end, collecting its rows as text.
+  Result<QueryResult> run(sqlite3_stmt* stmt) {
     QueryResult result;
     const int columns = sqlite3_column_count(stmt);
     for (;;) {
@@ -93,18 +140,6 @@ class SqliteConnection final : public SqlConnection {
     return result;
   }
 
-  Result<QueryResult> exec_script(std::string_view sql) override {
-    const std::string text(sql);
-    char* message = nullptr;
-    if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-      std::string detail = message ? message : "unknown error";
-      sqlite3_free(message);
-      return Error::make(ErrorKind::kUnavailable, "script: " + detail, kDbError);
-    }
-    return QueryResult{};
-  }
-
- private:
   // Statements are compiled once per connection and reused: the spend writer
   // runs the same INSERT for every row, and compiling it each time cost the
   // writer 42 us of CPU per request (16 us with the cache).

@@ -90,6 +90,17 @@ KeyRecord key_from_row(const SqlRow& r) {
   return k;
 }
 
+// The spend row's 16 values, typed and as views into `s` (SQLite path).
+void append_spend_params(const SpendRecord& s, std::vector<SqlParam>& out) {
+  out.insert(out.end(),
+             {sql_param(s.request_id), sql_param(s.call_type), sql_param(s.api_key),
+              sql_param(s.user_id), sql_param(s.team_id), sql_param(s.model),
+              sql_param(s.model_group), sql_param(s.model_id), sql_param(s.prompt_tokens),
+              sql_param(s.completion_tokens), sql_param(s.total_tokens), sql_param(s.spend),
+              sql_param(s.reserved_released), sql_param(static_cast<int64_t>(s.status)),
+              sql_param(s.start_time_ms), sql_param(s.end_time_ms)});
+}
+
 std::vector<SqlValue> spend_params(const SpendRecord& s) {
   return {s.request_id,
           s.call_type,
@@ -346,7 +357,7 @@ Result<int64_t> StoreDb::write_spend_batch_sqlite(const std::vector<SpendRecord>
   // on such a row (SQLite then undoes just that statement), and only then is
   // the chunk re-run with RETURNING, which names the rows it inserted.
   std::unordered_map<std::string_view, const SpendRecord*> by_id;
-  std::vector<SqlValue> params;
+  std::vector<SqlParam> params;
   auto add_spend = [&](const SpendRecord& row) {
     ++inserted;
     if (!row.api_key.empty()) {
@@ -359,16 +370,14 @@ Result<int64_t> StoreDb::write_spend_batch_sqlite(const std::vector<SpendRecord>
     size_t n = kSqliteRowsPerInsert;
     while (n > rows.size() - first) n /= 2;
     params.clear();
-    for (size_t i = first; i < first + n; ++i) {
-      for (auto& v : spend_params(rows[i])) params.push_back(std::move(v));
-    }
-    auto r = conn_.exec(sqlite_spend_insert(n, false), params);
+    for (size_t i = first; i < first + n; ++i) append_spend_params(rows[i], params);
+    auto r = conn_.exec_typed(sqlite_spend_insert(n, false), params);
     if (r) {
       for (size_t i = first; i < first + n; ++i) add_spend(rows[i]);
     } else if (r.error().code == kDbConstraint) {
       by_id.clear();
       for (size_t i = first; i < first + n; ++i) by_id.emplace(rows[i].request_id, &rows[i]);
-      r = conn_.exec(sqlite_spend_insert(n, true), params);
+      r = conn_.exec_typed(sqlite_spend_insert(n, true), params);
       if (r) {
         for (const auto& returned : r->rows) {
           auto it = by_id.find(returned[0].value_or(""));

@@ -329,6 +329,39 @@ TEST_P(StoreTest, DuplicateInOneChunkLeavesTheOtherChunksCountedOnce) {
   EXPECT_EQ(logs->size(), 100u);
 }
 
+TEST_P(StoreTest, TypedParametersStoreWhatTextParametersStore) {
+  // exec_typed() binds numbers natively on SQLite and formats them as text
+  // elsewhere; either way a row must read back exactly as one written with
+  // text parameters (the spend writer relies on it).
+  auto c = connect();
+  ASSERT_TRUE(c->exec_script("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT, x DOUBLE PRECISION, "
+                             "s TEXT, z TEXT)")
+                  .ok());
+  const double awkward = 0.1 + 0.2;  // not 0.3: needs all 17 digits
+  const int64_t big = -9'007'199'254'740'993;
+  const std::string text = "it's \"quoted\" \xc3\xa9";
+  ASSERT_TRUE(c->exec("INSERT INTO t VALUES ($1, $2, $3, $4, $5)",
+                      {std::string("text"), sql_text(big), sql_text(awkward), text, std::nullopt})
+                  .ok());
+  const std::vector<SqlParam> typed = {sql_param(std::string_view("typed")), sql_param(big),
+                                       sql_param(awkward), sql_param(text), SqlParam{}};
+  auto inserted = c->exec_typed("INSERT INTO t VALUES ($1, $2, $3, $4, $5)", typed);
+  ASSERT_TRUE(inserted.ok()) << inserted.error().message;
+  auto rows = c->exec("SELECT n, x, s, z FROM t ORDER BY id");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->rows.size(), 2u);
+  EXPECT_EQ(rows->rows[0], rows->rows[1]);
+  EXPECT_EQ(sql_int(rows->rows[1][0]), big);
+  EXPECT_EQ(sql_double(rows->rows[1][1]), awkward);
+  EXPECT_EQ(rows->rows[1][2], text);
+  EXPECT_FALSE(rows->rows[1][3].has_value());
+  // A duplicate key is a constraint error on the typed path too.
+  auto duplicate = c->exec_typed("INSERT INTO t VALUES ($1, $2, $3, $4, $5)", typed);
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code.value_or(""),
+            GetParam() == Dialect::kSqlite ? kDbConstraint : kDbError);
+}
+
 TEST_P(StoreTest, SpendBatchIsIdempotentAndSettlesReservations) {
   auto c = migrated();
   StoreDb db(*c);
