@@ -59,14 +59,20 @@ awaitable<bool> ClientConnection::send(int status, std::string_view content_type
 }
 
 awaitable<bool> ClientConnection::begin_stream(int status, const HeaderList& headers,
-                                               bool keep_alive) {
+                                               bool keep_alive, std::string_view first_chunk) {
   scratch_.clear();
   append_head(scratch_, status, headers, keep_alive);
   scratch_ +=
       "content-type: text/event-stream\r\ncache-control: no-cache\r\n"
       "x-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n";
   streaming_ = true;
-  co_return co_await write(asio::buffer(scratch_));
+  if (first_chunk.empty()) co_return co_await write(asio::buffer(scratch_));
+  char size_line[24];
+  const int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", first_chunk.size());
+  scratch_.append(size_line, static_cast<size_t>(len));
+  std::array<asio::const_buffer, 3> buffers{asio::buffer(scratch_), asio::buffer(first_chunk),
+                                            asio::buffer("\r\n", 2)};
+  co_return co_await write(buffers);
 }
 
 awaitable<bool> ClientConnection::stream_chunk(std::string_view data) {

@@ -22,7 +22,10 @@ class ClientConnection {
   // false when the client is gone.
   awaitable<bool> send(int status, std::string_view content_type, std::string_view body,
                        const HeaderList& headers, bool keep_alive);
-  awaitable<bool> begin_stream(int status, const HeaderList& headers, bool keep_alive);
+  // The response head, and `first_chunk` (if any) in the same write: one
+  // syscall and one segment less before the client sees its first token.
+  awaitable<bool> begin_stream(int status, const HeaderList& headers, bool keep_alive,
+                               std::string_view first_chunk = {});
   awaitable<bool> stream_chunk(std::string_view data);
   awaitable<bool> end_stream();
 

@@ -64,18 +64,29 @@ awaitable<bool> deliver_body(ClientConnection& client, RequestContext& ctx,
                                  keep_alive);
 }
 
-awaitable<bool> begin_answer_stream(ClientConnection& client, RequestContext& ctx,
-                                    bool keep_alive) {
-  co_return co_await client.begin_stream(200, proxied_headers(ctx), keep_alive);
+// What the client reads for these OpenAI SSE bytes: the bytes themselves, or
+// (Anthropic clients) their translation into `out`. Feeds the cache recorder.
+std::string_view client_stream_bytes(RequestContext& ctx, std::string_view openai_sse,
+                                     std::string& out) {
+  if (ctx.cache_recorder) ctx.cache_recorder->feed(openai_sse);
+  if (!ctx.anthropic_client) return openai_sse;
+  ctx.anthropic_client->stream(openai_sse, out);
+  return out;
+}
+
+// Starts the client's stream; `first_openai_sse` (if any) goes out in the
+// same write as the response head.
+awaitable<bool> begin_answer_stream(ClientConnection& client, RequestContext& ctx, bool keep_alive,
+                                    std::string_view first_openai_sse = {}) {
+  std::string translated;
+  const std::string_view first = client_stream_bytes(ctx, first_openai_sse, translated);
+  co_return co_await client.begin_stream(200, proxied_headers(ctx), keep_alive, first);
 }
 
 awaitable<bool> deliver_stream_bytes(ClientConnection& client, RequestContext& ctx,
                                      std::string_view openai_sse) {
-  if (ctx.cache_recorder) ctx.cache_recorder->feed(openai_sse);
-  if (!ctx.anthropic_client) co_return co_await client.stream_chunk(openai_sse);
-  std::string out;
-  ctx.anthropic_client->stream(openai_sse, out);
-  co_return co_await client.stream_chunk(out);
+  std::string translated;
+  co_return co_await client.stream_chunk(client_stream_bytes(ctx, openai_sse, translated));
 }
 
 awaitable<void> end_answer_stream(ClientConnection& client, RequestContext& ctx) {
@@ -368,18 +379,12 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
   ctx.status = 200;
   Attempt done;
   done.delivered = true;
-  if (!co_await begin_answer_stream(client, ctx, keep_alive)) {
+  translator.stream_piece(piece, translated);
+  if (!co_await begin_answer_stream(client, ctx, keep_alive, translated)) {
     call.cancel();
     co_return done;
   }
   for (;;) {
-    translated.clear();
-    translator.stream_piece(piece, translated);
-    if (!co_await deliver_stream_bytes(client, ctx, translated)) {
-      call.cancel();  // client went away: stop the upstream generating
-      ctx.client_gone = true;
-      co_return done;
-    }
     if (call.body_done()) break;
     piece.clear();
     const auto wait_start = Clock::now();
@@ -398,6 +403,13 @@ awaitable<Attempt> attempt_upstream(Worker& worker, const DeploymentRuntime& dep
       // it never hangs. No retry after the first byte reached the client.
       co_await end_answer_stream_with_error(client, ctx, error);
       done.broke_after_commit = true;
+      co_return done;
+    }
+    translated.clear();
+    translator.stream_piece(piece, translated);
+    if (!co_await deliver_stream_bytes(client, ctx, translated)) {
+      call.cancel();  // client went away: stop the upstream generating
+      ctx.client_gone = true;
       co_return done;
     }
   }
