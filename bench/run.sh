@@ -34,6 +34,7 @@ RETRY_WAIT=${RETRY_WAIT:-20}  # seconds to wait before such a rerun
 SAMPLES=20                    # curl samples of x-litellm-overhead-duration-ms
 RESULTS_DIR="$ROOT/bench/results"
 LEARNED_STRATEGY=knn          # router of the switchyard-learned target
+LEARNED_DATA=""               # its training data (default: synthetic prompts, see below)
 
 usage() {
   cat <<EOF
@@ -71,6 +72,10 @@ usage: bench/run.sh [--quick] [options]
   --results-dir DIR    where to write <timestamp>.md (default bench/results/)
   --learned-strategy S the switchyard-learned target's router: knn (default; the
                        issue's scenario g), svm, mlp, mf or hybrid
+  --learned-data FILE  train that router on FILE (compact JSONL: "query" and a flat
+                       "quality" object per row, e.g. a shared routing-data training
+                       split) instead of 400 synthetic prompts; every candidate becomes a
+                       model group on the same mock
 
 Environment: PROXY_CPUS (default 0) and LOAD_CPUS (default 1) are taskset CPU lists.
 EOF
@@ -91,6 +96,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) BUILD_DIR=$(cd "$2" && pwd); shift ;;
     --results-dir) RESULTS_DIR=$2; shift ;;
     --learned-strategy) LEARNED_STRATEGY=$2; shift ;;
+    --learned-data) LEARNED_DATA=$(realpath "$2"); shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -197,7 +203,15 @@ fi
 # switchyard-learned: an llmrouter-knn router (or --learned-strategy) over two
 # candidates (bench-a, bench-b, the same mock behind both), trained on synthetic
 # prompts with the built-in featurizer, so the measured cost is featurize + score + rank per request.
-if has_target switchyard-learned; then
+LEARNED_GROUPS="bench-a bench-b"
+if has_target switchyard-learned && [[ -n $LEARNED_DATA ]]; then
+  [[ -r $LEARNED_DATA ]] || die "--learned-data: cannot read $LEARNED_DATA"
+  cp "$LEARNED_DATA" "$TMP/bench-router.jsonl"
+  # The candidates: the keys of the first row's (flat) quality object.
+  LEARNED_GROUPS=$(sed -n '1s/.*"quality": *{\([^}]*\)}.*/\1/p' "$LEARNED_DATA" |
+    grep -o '"[^"]*" *:' | tr -d '":' | tr '\n' ' ')
+  [[ -n $LEARNED_GROUPS ]] || die "--learned-data: no \"quality\" object on the first line"
+elif has_target switchyard-learned; then
   awk 'BEGIN {
     srand(7)
     split("load test latency proxy cache budget router token stream model quality cost prompt reply", w, " ")
@@ -208,6 +222,8 @@ if has_target switchyard-learned; then
       printf "{\"query\": \"%s\", \"quality\": {\"bench-a\": %.3f, \"bench-b\": %.3f}, \"cost_usd\": {\"bench-a\": 0.0001, \"bench-b\": 0.001}}\n", q, a, b
     }
   }' >"$TMP/bench-router.jsonl"
+fi
+if has_target switchyard-learned; then
   case "$LEARNED_STRATEGY" in knn|svm|mlp|mf|hybrid) ;; *) die "--learned-strategy: knn, svm, mlp, mf or hybrid" ;; esac
   "$SY_BIN" train --strategy "$LEARNED_STRATEGY" --data "$TMP/bench-router.jsonl" \
     --out "$TMP/bench-router.syr" --seed 1 \
@@ -388,7 +404,7 @@ start_switchyard() {  # target (switchyard | switchyard-nolog)
   local t=$1 cfg="$TMP/$1.yaml" err="$TMP/$1.err" group
   {
     echo "model_list:"
-    for group in bench-model bench-a bench-b; do
+    for group in bench-model $LEARNED_GROUPS; do
       [[ $group != bench-model && $t != switchyard-learned ]] && continue
       printf '  - model_name: %s\n    litellm_params:\n      model: openai/bench-model\n' "$group"
       printf '      api_base: http://127.0.0.1:%s/v1\n      api_key: sk-bench\n' "$MOCK_PORT"
@@ -764,7 +780,7 @@ fi
 {
   echo "# Switchyard loopback benchmark — $TS"
   echo
-  echo "- Command: \`bench/run.sh$([[ $QUICK == 1 ]] && echo " --quick") --rounds $ROUNDS --duration $DURATION --warmup $WARMUP --retries $RETRIES --targets $TARGETS --scenarios \"$SCENARIOS\"$([[ $LEARNED_STRATEGY != knn ]] && echo " --learned-strategy $LEARNED_STRATEGY")\`"
+  echo "- Command: \`bench/run.sh$([[ $QUICK == 1 ]] && echo " --quick") --rounds $ROUNDS --duration $DURATION --warmup $WARMUP --retries $RETRIES --targets $TARGETS --scenarios \"$SCENARIOS\"$([[ $LEARNED_STRATEGY != knn ]] && echo " --learned-strategy $LEARNED_STRATEGY")$([[ -n $LEARNED_DATA ]] && echo " --learned-data $LEARNED_DATA")\`"
   echo "- Machine: $(uname -sr), $NCPU CPUs, $cpu_model; proxy pinned to CPU $PROXY_CPUS, mock upstream + wrk (1 thread) to CPU $LOAD_CPUS"
   echo "- Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- Tree: $git_rev$git_dirty; switchyard binary: $sy_info"
