@@ -31,6 +31,9 @@ UpstreamRequest build_openai_request(const DeploymentRuntime& deployment, Inboun
   UpstreamRequest out;
   out.method = http::verb::post;
   out.target = deployment.path_prefix + api_route_suffix(request.route) + deployment.query;
+  // Room for every header at once: growing 1 -> 2 -> 4 moved the strings
+  // along each time (~300 instructions a request, callgrind).
+  out.headers.reserve(4 + params.extra_headers.size());
   out.headers.emplace_back("content-type", "application/json");
   out.headers.emplace_back("accept", request.stream ? "text/event-stream" : "application/json");
   if (!deployment.auth_header_name.empty()) {
