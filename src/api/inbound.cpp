@@ -51,9 +51,8 @@ Result<InboundRequest> parse_inbound(ApiRoute route, std::string_view text) {
 namespace {
 
 // A per-request time limit in seconds: a positive number (at most a day).
-Result<std::optional<std::chrono::milliseconds>> read_seconds(const boost::json::object& body,
+Result<std::optional<std::chrono::milliseconds>> read_seconds(const boost::json::value* v,
                                                               std::string_view field) {
-  const auto* v = body.if_contains(field);
   if (v == nullptr || v->is_null()) return std::optional<std::chrono::milliseconds>{};
   constexpr double kMaxSeconds = 86400;
   if (!v->is_number() || !(v->to_number<double>() > 0) || v->to_number<double>() > kMaxSeconds) {
@@ -66,6 +65,66 @@ Result<std::optional<std::chrono::milliseconds>> read_seconds(const boost::json:
   return std::optional<std::chrono::milliseconds>(static_cast<int64_t>(ms));
 }
 
+// The members inbound_from_object() reads, found in one pass over the body
+// instead of a lookup each: Boost.JSON looks keys up in small objects by a
+// linear scan with a string compare, and the ~10 lookups here plus 14 erases
+// in strip_gateway_fields() were ~2k instructions a request (callgrind).
+enum KnownField : uint8_t {
+  kModel,
+  kStream,
+  kStreamOptions,
+  kCache,
+  kMockResponse,
+  kNumRetries,
+  kTimeout,
+  kStreamTimeout,
+  kMessages,
+  kInput,
+  kPrompt,
+  kKnownFieldCount
+};
+constexpr std::array<std::string_view, kKnownFieldCount> kKnownFieldNames = {
+    "model",   "stream",         "stream_options", "cache", "mock_response", "num_retries",
+    "timeout", "stream_timeout", "messages",       "input", "prompt"};
+
+std::array<const boost::json::value*, kKnownFieldCount> find_known_fields(
+    const boost::json::object& body) {
+  std::array<const boost::json::value*, kKnownFieldCount> found{};
+  for (const auto& item : body) {
+    const std::string_view key = item.key();
+    for (size_t i = 0; i < kKnownFieldCount; ++i) {
+      if (key == kKnownFieldNames[i]) {
+        if (found[i] == nullptr) found[i] = &item.value();  // the first, as if_contains()
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+constexpr std::array<std::string_view, 14> kGatewayOnly = {"mock_response",
+                                                           "mock_testing_fallbacks",
+                                                           "mock_timeout",
+                                                           "caching",
+                                                           "cache",
+                                                           "fallbacks",
+                                                           "context_window_fallbacks",
+                                                           "content_policy_fallbacks",
+                                                           "num_retries",
+                                                           "metadata",
+                                                           "user_config",
+                                                           "tags",
+                                                           "timeout",
+                                                           "stream_timeout"};
+
+bool is_gateway_field(std::string_view key) {
+  if (key.starts_with("litellm_")) return true;
+  for (auto name : kGatewayOnly) {
+    if (key == name) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object body) {
@@ -74,14 +133,15 @@ Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object b
   // parsed into another memory resource (parse_inbound's arena): ~3k
   // instructions per request and an allocation per member (callgrind).
   InboundRequest req(route, std::move(body));
-  auto* model = req.body.if_contains("model");
+  const auto known = find_known_fields(req.body);
+  const auto* model = known[kModel];
   if (model == nullptr || !model->is_string() || model->get_string().empty()) {
     return Error::make(ErrorKind::kInvalidRequest,
                        "Missing required parameter 'model' (a non-empty string)",
                        "missing_required_parameter", "model");
   }
   req.model = std::string(model->get_string());
-  if (auto* stream = req.body.if_contains("stream")) {
+  if (const auto* stream = known[kStream]) {
     if (stream->is_bool()) {
       req.stream = stream->get_bool();
     } else if (!stream->is_null()) {
@@ -93,42 +153,42 @@ Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object b
     return Error::make(ErrorKind::kInvalidRequest, "Embeddings cannot be streamed", "invalid_value",
                        "stream");
   }
-  if (auto* options = req.body.if_contains("stream_options"); options && options->is_object()) {
-    if (auto* usage = options->as_object().if_contains("include_usage");
+  if (const auto* options = known[kStreamOptions]; options && options->is_object()) {
+    if (const auto* usage = options->as_object().if_contains("include_usage");
         usage && usage->is_bool()) {
       req.include_usage = usage->get_bool();
     }
   }
-  if (auto* cache = req.body.if_contains("cache"); cache && cache->is_object()) {
+  if (const auto* cache = known[kCache]; cache && cache->is_object()) {
     req.cache_control = cache->get_object();
   }
-  if (auto* mock = req.body.if_contains("mock_response"); mock && mock->is_string()) {
+  if (const auto* mock = known[kMockResponse]; mock && mock->is_string()) {
     req.mock_response = std::string(mock->get_string());
   }
-  if (auto* retries = req.body.if_contains("num_retries");
+  if (const auto* retries = known[kNumRetries];
       retries && retries->is_int64() && retries->get_int64() >= 0) {
     req.num_retries = retries->get_int64();
   }
-  auto timeout = read_seconds(req.body, "timeout");
+  auto timeout = read_seconds(known[kTimeout], "timeout");
   if (!timeout) return timeout.error();
   req.timeout = *timeout;
-  auto stream_timeout = read_seconds(req.body, "stream_timeout");
+  auto stream_timeout = read_seconds(known[kStreamTimeout], "stream_timeout");
   if (!stream_timeout) return stream_timeout.error();
   req.stream_timeout = *stream_timeout;
   if (route == ApiRoute::kChatCompletions) {
-    auto* messages = req.body.if_contains("messages");
+    const auto* messages = known[kMessages];
     if (messages == nullptr || !messages->is_array()) {
       return Error::make(ErrorKind::kInvalidRequest,
                          "Missing required parameter 'messages' (an array)",
                          "missing_required_parameter", "messages");
     }
   } else if (route == ApiRoute::kEmbeddings) {
-    if (!req.body.contains("input")) {
+    if (known[kInput] == nullptr) {
       return Error::make(ErrorKind::kInvalidRequest, "Missing required parameter 'input'",
                          "missing_required_parameter", "input");
     }
   } else if (route == ApiRoute::kCompletions) {
-    if (!req.body.contains("prompt")) {
+    if (known[kPrompt] == nullptr) {
       return Error::make(ErrorKind::kInvalidRequest, "Missing required parameter 'prompt'",
                          "missing_required_parameter", "prompt");
     }
@@ -138,20 +198,18 @@ Result<InboundRequest> inbound_from_object(ApiRoute route, boost::json::object b
 }
 
 void strip_gateway_fields(boost::json::object& body) {
-  static constexpr std::array<std::string_view, 14> kGatewayOnly = {"mock_response",
-                                                                    "mock_testing_fallbacks",
-                                                                    "mock_timeout",
-                                                                    "caching",
-                                                                    "cache",
-                                                                    "fallbacks",
-                                                                    "context_window_fallbacks",
-                                                                    "content_policy_fallbacks",
-                                                                    "num_retries",
-                                                                    "metadata",
-                                                                    "user_config",
-                                                                    "tags",
-                                                                    "timeout",
-                                                                    "stream_timeout"};
+  // Nearly every body has none of them: one pass to find that out is far
+  // cheaper than 14 erase-by-name lookups. When there is one, the erases run
+  // as before, so the order left behind (erase moves the last member into
+  // the gap) is unchanged.
+  bool any = false;
+  for (const auto& item : body) {
+    if (is_gateway_field(item.key())) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return;
   for (auto name : kGatewayOnly) body.erase(name);
   for (auto it = body.begin(); it != body.end();) {
     if (it->key().starts_with("litellm_")) {

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/format.h"
+#include "core/http_fields.h"
 #include "core/read_buffer.h"
 #include "core/try_io.h"
 #include "providers/anthropic/translate_request.h"
@@ -251,8 +252,8 @@ std::string models_list_body(const ModelRegistry& registry, const LearnedRouting
 }
 
 void copy_client_hints(const http::request<http::string_body>& req, InboundRequest& inbound) {
-  inbound.anthropic_version = std::string(req["anthropic-version"]);
-  inbound.anthropic_beta = std::string(req["anthropic-beta"]);
+  inbound.anthropic_version = std::string(header_value(req, "anthropic-version"));
+  inbound.anthropic_beta = std::string(header_value(req, "anthropic-beta"));
 }
 
 Result<InboundRequest> openai_request(ApiRoute route, const http::request<http::string_body>& req) {
@@ -376,8 +377,9 @@ awaitable<void> handle_request(Worker& worker, const Snapshot& snapshot,
   }
 
   // Master key, virtual key (store) or open mode: server/key_auth.h.
-  if (auto refused = co_await authenticate(worker, snapshot, req[http::field::authorization],
-                                           req["x-api-key"], master_only(route.id), ctx)) {
+  if (auto refused =
+          co_await authenticate(worker, snapshot, header_value(req, "authorization"),
+                                header_value(req, "x-api-key"), master_only(route.id), ctx)) {
     co_await send_error(client, ctx, *refused, keep_alive);
     co_return;
   }
@@ -613,7 +615,7 @@ awaitable<void> serve_connection(Worker& worker, tcp::socket socket) {
     }
 
     auto& req = parser.get();
-    if (auto id = req["x-request-id"]; acceptable_request_id(id)) {
+    if (auto id = header_value(req, "x-request-id"); acceptable_request_id(id)) {
       ctx.request_id = std::string(id);
     } else {
       ctx.request_id = new_uuid();

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "core/format.h"
@@ -43,39 +46,74 @@ void write_all(int fd, const std::string& data) {
 void set_log_level(LogLevel level) { g_min_level = static_cast<int>(level); }
 bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_min_level.load(); }
 
+namespace {
+
+// True when one of the 8 bytes in `w` needs escaping in a JSON string: below
+// 0x20, '"' or '\\'. Word-at-a-time tests from the classic bit tricks: a
+// byte below n (n <= 128) and a zero byte after xor with the character. They
+// answer "any such byte" exactly (which byte can be off, so the caller then
+// looks at those 8 bytes one by one).
+inline bool word_needs_escape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  const uint64_t q = w ^ (kOnes * '"');
+  const uint64_t quote = (q - kOnes) & ~q & kHigh;
+  const uint64_t b = w ^ (kOnes * '\\');
+  const uint64_t backslash = (b - kOnes) & ~b & kHigh;
+  return (below_space | quote | backslash) != 0;
+}
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
+  const size_t n = text.size();
   size_t plain_from = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    // Copy the run of plain characters in one go, then the escape.
-    out.append(text.data() + plain_from, i - plain_from);
-    plain_from = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default: {
-        static constexpr char kHex[] = "0123456789abcdef";
-        const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-        out.append(escaped, sizeof escaped);
+  size_t i = 0;
+  while (i < n) {
+    // Skip 8 plain bytes at a time (~2 instructions a byte instead of ~8:
+    // the access-log line's ids and names were ~2.3k instructions a request).
+    if (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + i, sizeof w);
+      if (!word_needs_escape(w)) {
+        i += 8;
+        continue;
+      }
+    }
+    const size_t stop = std::min(n, i + 8);
+    for (; i < stop; ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      // Copy the run of plain characters in one go, then the escape.
+      out.append(text.data() + plain_from, i - plain_from);
+      plain_from = i + 1;
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default: {
+          static constexpr char kHex[] = "0123456789abcdef";
+          const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+          out.append(escaped, sizeof escaped);
+        }
       }
     }
   }
-  out.append(text.data() + plain_from, text.size() - plain_from);
+  out.append(text.data() + plain_from, n - plain_from);
   out.push_back('"');
 }
 

@@ -7,6 +7,7 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 
+#include "core/http_fields.h"
 #include "core/read_buffer.h"
 #include "core/try_io.h"
 #include "telemetry/log.h"
@@ -352,9 +353,7 @@ int UpstreamCall::status() const { return parser_ ? parser_->get().result_int() 
 
 std::string UpstreamCall::header(std::string_view name) const {
   if (!parser_) return {};
-  auto it = parser_->get().find(name);
-  if (it == parser_->get().end()) return {};
-  return std::string(it->value());
+  return std::string(header_value(parser_->get(), name));
 }
 
 bool UpstreamCall::body_done() const { return parser_ && parser_->is_done(); }

@@ -39,8 +39,8 @@ TEST(Inbound, RejectsBadBodiesWithParam) {
       {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"stream":"yes"})", "invalid_type",
        "stream"},
       {ApiRoute::kEmbeddings, R"({"model":"m"})", "missing_required_parameter", "input"},
-      {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"timeout":"5"})",
-       "invalid_value", "timeout"},
+      {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"timeout":"5"})", "invalid_value",
+       "timeout"},
       {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"timeout":0})", "invalid_value",
        "timeout"},
       {ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"stream_timeout":-1})",
@@ -69,6 +69,65 @@ TEST(Inbound, StripsGatewayOnlyFields) {
   EXPECT_EQ(boost::json::serialize(r->body), R"({"model":"m","messages":[],"temperature":1})");
 }
 
+// strip_gateway_fields() first checks whether any gateway-only key is there
+// at all: each one alone must still be removed, and look-alike keys kept.
+TEST(Inbound, StripsEachGatewayFieldAloneAndKeepsLookAlikes) {
+  for (const char* name :
+       {"mock_response", "mock_testing_fallbacks", "mock_timeout", "caching", "cache", "fallbacks",
+        "context_window_fallbacks", "content_policy_fallbacks", "num_retries", "metadata",
+        "user_config", "tags", "timeout", "stream_timeout", "litellm_session_id", "litellm_"}) {
+    boost::json::object body = {{"model", "m"}, {"messages", boost::json::array()}};
+    body[name] = 1;
+    body["temperature"] = 1;
+    strip_gateway_fields(body);
+    EXPECT_EQ(boost::json::serialize(body), R"({"model":"m","messages":[],"temperature":1})")
+        << name;
+  }
+  boost::json::object kept = {{"model", "m"}, {"tag", 1},      {"metadata_x", 2},
+                              {"cach", 3},    {"litellm", 4},  {"xlitellm_a", 5},
+                              {"Timeout", 6}, {"timeouts", 7}, {"", 8}};
+  const std::string before = boost::json::serialize(kept);
+  strip_gateway_fields(kept);
+  EXPECT_EQ(boost::json::serialize(kept), before);
+}
+
+// The fields inbound_from_object() reads are found wherever they sit in the
+// body, and a body without any control field goes on byte for byte.
+TEST(Inbound, ReadsControlFieldsInAnyOrder) {
+  auto r = parse_inbound(ApiRoute::kChatCompletions,
+                         R"({"num_retries":2,"temperature":0,"cache":{"no-cache":true},
+                             "stream":false,"messages":[],"mock_response":"hi","model":"m",
+                             "timeout":2,"stream_options":{"include_usage":true}})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->model, "m");
+  EXPECT_FALSE(r->stream);
+  EXPECT_TRUE(r->include_usage);
+  ASSERT_TRUE(r->num_retries);
+  EXPECT_EQ(*r->num_retries, 2);
+  ASSERT_TRUE(r->cache_control);
+  EXPECT_TRUE(r->cache_control->contains("no-cache"));
+  EXPECT_EQ(r->mock_response.value_or(""), "hi");
+  ASSERT_TRUE(r->timeout);
+  EXPECT_EQ(r->timeout->count(), 2000);
+  EXPECT_EQ(boost::json::serialize(r->body),
+            R"({"model":"m","temperature":0,"stream_options":{"include_usage":true},)"
+            R"("stream":false,"messages":[]})");
+
+  const std::string plain =
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":5,"user":"u"})";
+  auto p = parse_inbound(ApiRoute::kChatCompletions, plain);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(boost::json::serialize(p->body), plain);
+  EXPECT_FALSE(p->num_retries);
+  EXPECT_FALSE(p->mock_response);
+  EXPECT_FALSE(p->cache_control);
+
+  auto e = parse_inbound(ApiRoute::kEmbeddings, R"({"input":"x","model":"m"})");
+  ASSERT_TRUE(e);
+  auto c = parse_inbound(ApiRoute::kCompletions, R"({"prompt":"x","model":"m"})");
+  ASSERT_TRUE(c);
+}
+
 TEST(Inbound, PerRequestTimeoutsAreReadAndNotForwarded) {
   auto r = parse_inbound(ApiRoute::kChatCompletions,
                          R"({"model":"m","messages":[],"timeout":1.5,"stream_timeout":0.25,
@@ -80,8 +139,8 @@ TEST(Inbound, PerRequestTimeoutsAreReadAndNotForwarded) {
   EXPECT_EQ(r->stream_timeout->count(), 250);
   EXPECT_EQ(boost::json::serialize(r->body), R"({"model":"m","messages":[],"temperature":1})");
 
-  auto unset = parse_inbound(ApiRoute::kChatCompletions,
-                             R"({"model":"m","messages":[],"timeout":null})");
+  auto unset =
+      parse_inbound(ApiRoute::kChatCompletions, R"({"model":"m","messages":[],"timeout":null})");
   ASSERT_TRUE(unset);
   EXPECT_FALSE(unset->timeout);
   EXPECT_FALSE(unset->stream_timeout);

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cmath>
+#include <limits>
+#include <random>
 #include <regex>
 #include <set>
 
@@ -20,6 +23,41 @@ TEST(Format, FixedThreeDecimals) {
   s.clear();
   append_fixed3(s, 0);
   EXPECT_EQ(s, "0.000");
+}
+
+// append_fixed3 has an integer fast path; it must print exactly what
+// std::to_chars(fixed, 3) prints, near-ties and odd values included.
+TEST(Format, FixedThreeDecimalsMatchesToChars) {
+  auto reference = [](double v) {
+    char buf[400];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 3);
+    return ec == std::errc() ? std::string(buf, end) : std::string();
+  };
+  std::vector<double> values = {0.0,         -0.0,        0.0005, 0.0015,       0.0025, 1.0005,
+                                999999.9995, 999999.9999, 1e6,    1e6 + 0.0005, 1e12,   -1.5,
+                                -0.0004,     5e-324,      1e-7,   0.9999995,    2.675,  123.4565};
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> wide(0, 1e6);
+  std::uniform_real_distribution<double> narrow(0, 100);
+  for (int i = 0; i < 20000; ++i) {
+    values.push_back(wide(rng));
+    values.push_back(narrow(rng));
+    // Values whose thousandfold lands on or right next to a .5 tie.
+    const double tie = (static_cast<double>(rng() % 100000000) + 0.5) / 1000;
+    values.push_back(tie);
+    values.push_back(std::nextafter(tie, 0.0));
+    values.push_back(std::nextafter(tie, 1e9));
+  }
+  for (double v : values) {
+    std::string s;
+    append_fixed3(s, v);
+    ASSERT_EQ(s, reference(v)) << std::hexfloat << v;
+  }
+  std::string s = "x";
+  append_fixed3(s, std::numeric_limits<double>::quiet_NaN());
+  std::string expected = "x";
+  expected += reference(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_EQ(s, expected);
 }
 
 TEST(Format, ShortestRoundTrips) {
@@ -92,4 +130,61 @@ TEST(JsonString, EscapesLikeJsonAndRoundTrips) {
   std::string appended = "x";
   append_json_string(appended, "q\"");
   EXPECT_EQ(appended, "x\"q\\\"\"");
+}
+
+// append_json_string skips 8 plain bytes at a time; every byte that needs an
+// escape must still get it, wherever it sits in the word.
+TEST(JsonString, WordAtATimeScanMatchesBytewiseEscaping) {
+  auto reference = [](std::string_view text) {
+    std::string out = "\"";
+    for (char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"') {
+        out += "\\\"";
+      } else if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c < 0x20) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      } else {
+        out += ch;
+      }
+    }
+    return out + "\"";
+  };
+  // Bytes around each boundary the word test uses, plus high (UTF-8) bytes.
+  const std::string alphabet =
+      std::string("\x00\x01\x1f\x20\x21\x22\x23\x5b\x5c\x5d\x7f\x80\x9f\xa2\xdc\xff", 16) +
+      "abcXYZ09";
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    const size_t len = rng() % 40;
+    std::string text;
+    for (size_t j = 0; j < len; ++j) {
+      // Mostly plain text with a rare special byte, so whole plain words occur.
+      text += (rng() % 8 == 0) ? alphabet[rng() % alphabet.size()]
+                               : static_cast<char>('a' + rng() % 26);
+    }
+    std::string out = "x";
+    append_json_string(out, text);
+    std::string expected = "x";
+    expected += reference(text);
+    ASSERT_EQ(out, expected) << i;
+  }
+  // One special byte at every position of a 24-byte plain string.
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f'}) {
+    for (size_t pos = 0; pos < 24; ++pos) {
+      std::string text(24, 'k');
+      text[pos] = special;
+      EXPECT_EQ(json_string(text), reference(text)) << pos;
+    }
+  }
 }
