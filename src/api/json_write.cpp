@@ -6,21 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/json_escape_scan.h"
+
 namespace switchyard {
 namespace {
-
-// True when one of the 8 bytes in `w` needs an escape: below 0x20, '"' or
-// '\\' (the word tests of telemetry/log.cpp; exact on "any such byte").
-inline bool word_needs_escape(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-  const uint64_t q = w ^ (kOnes * '"');
-  const uint64_t quote = (q - kOnes) & ~q & kHigh;
-  const uint64_t b = w ^ (kOnes * '\\');
-  const uint64_t backslash = (b - kOnes) & ~b & kHigh;
-  return (below_space | quote | backslash) != 0;
-}
 
 // Writes through a raw pointer into `out`, grown ahead of each piece:
 // std::string::append/push_back per piece cost more than the bytes (an
@@ -143,7 +132,7 @@ void Writer::string(std::string_view text) {
   for (; n - i >= 8; i += 8) {
     uint64_t w;
     std::memcpy(&w, s + i, sizeof w);
-    if (word_needs_escape(w)) {
+    if (word_needs_json_escape(w)) {
       room_for_escapes(i);
       p = write_bytes(p, s, i, i + 8);
     } else {
@@ -156,7 +145,7 @@ void Writer::string(std::string_view text) {
   if (const size_t rest = n - i; rest != 0) {
     uint64_t w = 0x2020202020202020ULL;
     std::memcpy(&w, s + i, rest);
-    if (word_needs_escape(w)) {
+    if (word_needs_json_escape(w)) {
       room_for_escapes(i);
       p = write_bytes(p, s, i, n);
     } else {

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "core/format.h"
+#include "core/json_escape_scan.h"
 
 namespace switchyard {
 namespace {
@@ -46,26 +47,6 @@ void write_all(int fd, const std::string& data) {
 void set_log_level(LogLevel level) { g_min_level = static_cast<int>(level); }
 bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_min_level.load(); }
 
-namespace {
-
-// True when one of the 8 bytes in `w` needs escaping in a JSON string: below
-// 0x20, '"' or '\\'. Word-at-a-time tests from the classic bit tricks: a
-// byte below n (n <= 128) and a zero byte after xor with the character. They
-// answer "any such byte" exactly (which byte can be off, so the caller then
-// looks at those 8 bytes one by one).
-inline bool word_needs_escape(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-  const uint64_t q = w ^ (kOnes * '"');
-  const uint64_t quote = (q - kOnes) & ~q & kHigh;
-  const uint64_t b = w ^ (kOnes * '\\');
-  const uint64_t backslash = (b - kOnes) & ~b & kHigh;
-  return (below_space | quote | backslash) != 0;
-}
-
-}  // namespace
-
 void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
   const size_t n = text.size();
@@ -77,7 +58,7 @@ void append_json_string(std::string& out, std::string_view text) {
     if (i + 8 <= n) {
       uint64_t w;
       std::memcpy(&w, text.data() + i, sizeof w);
-      if (!word_needs_escape(w)) {
+      if (!word_needs_json_escape(w)) {
         i += 8;
         continue;
       }
