@@ -32,21 +32,10 @@ void append_fixed3(std::string& out, double value) {
     const double whole = static_cast<double>(static_cast<uint64_t>(scaled));
     const double frac = scaled - whole;
     if (frac < 0.5 - 1e-6 || frac > 0.5 + 1e-6) {
-      const uint64_t n = static_cast<uint64_t>(whole) + (frac > 0.5 ? 1 : 0);
-      char buf[24];
-      char* end = buf + sizeof buf;
-      char* p = end;
-      uint64_t rest = n;
-      for (int i = 0; i < 3; ++i) {
-        *--p = static_cast<char>('0' + rest % 10);
-        rest /= 10;
-      }
-      *--p = '.';
-      do {
-        *--p = static_cast<char>('0' + rest % 10);
-        rest /= 10;
-      } while (rest != 0);
-      out.append(p, end);
+      const auto n = static_cast<int64_t>(whole) + (frac > 0.5 ? 1 : 0);
+      append_int(out, n / 1000);
+      out.push_back('.');
+      append_digits(out, static_cast<int>(n % 1000), 3);
       return;
     }
   }
