@@ -11,6 +11,12 @@ namespace switchyard {
 namespace {
 // A client that stops reading for this long is treated as gone.
 constexpr auto kClientWriteTimeout = std::chrono::seconds(60);
+
+// The "<hex size>\r\n" line that opens a chunk of `size` bytes, in `line`.
+std::string_view chunk_size_line(char (&line)[24], size_t size) {
+  const int len = std::snprintf(line, sizeof line, "%zx\r\n", size);
+  return {line, static_cast<size_t>(len)};
+}
 }  // namespace
 
 // Tried at once first; the write timeout is armed only if the client's socket
@@ -68,8 +74,7 @@ awaitable<bool> ClientConnection::begin_stream(int status, const HeaderList& hea
   streaming_ = true;
   if (first_chunk.empty()) co_return co_await write(asio::buffer(scratch_));
   char size_line[24];
-  const int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", first_chunk.size());
-  scratch_.append(size_line, static_cast<size_t>(len));
+  scratch_.append(chunk_size_line(size_line, first_chunk.size()));
   std::array<asio::const_buffer, 3> buffers{asio::buffer(scratch_), asio::buffer(first_chunk),
                                             asio::buffer("\r\n", 2)};
   co_return co_await write(buffers);
@@ -79,8 +84,7 @@ awaitable<bool> ClientConnection::stream_chunk(std::string_view data) {
   if (data.empty()) co_return !failed_;
   if (failed_) co_return false;
   char size_line[24];
-  int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
-  std::array<asio::const_buffer, 3> buffers{asio::buffer(size_line, static_cast<size_t>(len)),
+  std::array<asio::const_buffer, 3> buffers{asio::buffer(chunk_size_line(size_line, data.size())),
                                             asio::buffer(data), asio::buffer("\r\n", 2)};
   co_return co_await write(buffers);
 }

@@ -65,7 +65,6 @@ class ClientHangupWatch {
   ClientHangupWatch& operator=(const ClientHangupWatch&) = delete;
 
   void arm();  // starts watching; no-op when already armed
-  bool armed() const { return state_ != nullptr; }
 
  private:
   tcp::socket& socket_;
