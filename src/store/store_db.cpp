@@ -393,8 +393,9 @@ Result<int64_t> StoreDb::write_spend_batch_sqlite(const std::vector<SpendRecord>
     // The writer shares cores with the proxy workers. A batch of a few hundred
     // rows is milliseconds of CPU in one stretch, and a worker woken meanwhile
     // waited for all of it (perf sched: 2.7 ms scheduling delays behind 2.5 ms
-    // writer runs at 1,000 req/s). Offering the core after each chunk bounds
-    // that wait to one chunk; when nothing else is runnable it returns at once.
+    // writer runs at 1,000 req/s). Offering the core after each chunk lets
+    // such a worker run between chunks; with nothing else runnable it returns
+    // at once.
     if (first < rows.size()) std::this_thread::yield();
   }
   for (const auto& [token, acc] : per_key) {
